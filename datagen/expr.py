@@ -1,0 +1,152 @@
+"""A tiny, safe expression language for derived template values.
+
+Templates compute values such as ``amount = quantity * unit_price``, ``total = subtotal + tax`` or
+``due = invoice_date + 30 days``. Template text is data, so it is parsed with a fixed grammar
+(lark) and evaluated by walking the tree: there is no Python ``eval`` and no attribute access, and
+the only callables are the few functions in ``FUNCTIONS``.
+
+Values are ``Decimal`` (money and rates: exact), ``int`` and ``datetime.date``. Money is rounded with
+``money(x)``, which rounds half-up to the document currency's minor unit, so totals add up exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from typing import Any
+
+from lark import Lark, Token, Tree
+from lark.exceptions import LarkError
+
+_GRAMMAR = r"""
+?start: sum
+?sum: product | sum ADDOP product -> binop
+?product: unary | product MULOP unary -> binop
+?unary: "-" unary -> neg | atom
+?atom: NUMBER "days" -> days
+     | NUMBER -> number
+     | NAME "(" [sum ("," sum)*] ")" -> call
+     | NAME "." NAME -> column
+     | NAME -> name
+     | "(" sum ")"
+ADDOP: "+" | "-"
+MULOP: "*" | "/"
+NAME: /[a-z_][a-z0-9_]*/
+NUMBER: /\d+(\.\d+)?/
+%import common.WS
+%ignore WS
+"""
+
+_PARSER = Lark(_GRAMMAR, parser="lalr")
+
+
+class ExprError(ValueError):
+    """A syntax error or an unknown name/function in an expression."""
+
+
+Env = Mapping[str, Any]
+Compiled = Callable[[Env], Any]
+
+
+def _round_to(value: Any, places: int) -> Decimal:
+    quantum = Decimal(1).scaleb(-places)
+    return Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def _sum(values: list[Any]) -> Any:
+    return sum(values, Decimal(0))
+
+
+# name -> (min args, max args, implementation). The environment key ``__money_places__`` carries the
+# currency's minor-unit digits so that ``money`` needs no global state.
+FUNCTIONS: dict[str, tuple[int, int, Callable[..., Any]]] = {
+    "round": (2, 2, lambda env, x, n: _round_to(x, int(n))),
+    "money": (1, 1, lambda env, x: _round_to(x, env["__money_places__"])),
+    "sum": (1, 1, lambda env, xs: _sum(xs)),
+    "min": (2, 8, lambda env, *xs: min(xs)),
+    "max": (2, 8, lambda env, *xs: max(xs)),
+    "days": (1, 1, lambda env, n: dt.timedelta(days=int(n))),
+    "int": (1, 1, lambda env, x: int(x)),
+}
+
+
+def _binop(op: str, a: Any, b: Any) -> Any:
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if isinstance(b, (int, Decimal)) and b == 0:
+        raise ExprError("division by zero")
+    return Decimal(a) / Decimal(b)
+
+
+class Expression:
+    """A parsed expression: ``names`` (for dependency order) and ``evaluate(env)``."""
+
+    def __init__(self, source: str):
+        self.source = source
+        try:
+            tree = _PARSER.parse(source)
+        except LarkError as exc:
+            first_line = str(exc).strip().splitlines()[0]
+            raise ExprError(f"cannot parse expression {source!r}: {first_line}") from None
+        self.names: set[str] = set()
+        self.columns: set[tuple[str, str]] = set()
+        self._fn = self._compile(tree)
+
+    def evaluate(self, env: Env) -> Any:
+        try:
+            return self._fn(env)
+        except KeyError as exc:
+            raise ExprError(f"{self.source!r}: no value for {exc.args[0]!r}") from None
+        except (TypeError, ArithmeticError) as exc:
+            raise ExprError(f"{self.source!r}: {exc}") from None
+
+    def _compile(self, node: Tree | Token) -> Compiled:
+        """Turn the tree into nested closures once, so evaluation is a few calls per node."""
+        kind = node.data
+        kids = node.children
+        if kind == "number":
+            text = str(kids[0])
+            const: Any = Decimal(text) if "." in text else int(text)
+            return lambda env: const
+        if kind == "days":
+            delta = dt.timedelta(days=int(Decimal(str(kids[0]))))
+            return lambda env: delta
+        if kind == "name":
+            name = str(kids[0])
+            self.names.add(name)
+            return lambda env: env[name]
+        if kind == "column":
+            table, col = str(kids[0]), str(kids[1])
+            self.names.add(table)
+            self.columns.add((table, col))
+            return lambda env: [row[col] for row in env[table]]
+        if kind == "neg":
+            inner = self._compile(kids[0])
+            return lambda env: -inner(env)
+        if kind == "binop":
+            left, op, right = self._compile(kids[0]), str(kids[1]), self._compile(kids[2])
+            return lambda env: _binop(op, left(env), right(env))
+        if kind == "call":
+            fname = str(kids[0])
+            args = [self._compile(k) for k in kids[1:] if k is not None]
+            if fname not in FUNCTIONS:
+                raise ExprError(
+                    f"unknown function {fname!r} in {self.source!r} (known: {', '.join(sorted(FUNCTIONS))})"
+                )
+            lo, hi, impl = FUNCTIONS[fname]
+            if not lo <= len(args) <= hi:
+                raise ExprError(f"{fname}() takes {lo}..{hi} arguments in {self.source!r}")
+            return lambda env: impl(env, *(a(env) for a in args))
+        raise ExprError(f"unsupported construct {kind!r} in {self.source!r}")  # pragma: no cover
+
+
+@lru_cache(maxsize=4096)
+def parse(source: str) -> Expression:
+    """Parse (and cache) an expression; raises ExprError with a one-line message."""
+    return Expression(source)

@@ -1,0 +1,463 @@
+"""The layout engine: positions every word of a sampled document on the page.
+
+This is the single source of geometry. It turns the template's block tree into positioned words
+(box, baseline, font, size, colour, line id, the field or line-item cell it belongs to) and shapes
+(rules, boxes, checkbox marks, logos, barcodes), in reading order. Both renderers only draw what
+is here, and the ground truth is read from here, so images, PDFs and labels cannot disagree.
+
+Units are PDF points with the origin at the top-left corner and y growing downwards. A word's box
+spans its advance width horizontally and the font's ascent..descent vertically (a line-height box,
+as OCR engines report), so it covers the word's ink.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from datagen.fonts import Font, get_font
+from datagen.sample import Document
+from datagen.template import (
+    BarcodeBlock,
+    BoxBlock,
+    CheckboxBlock,
+    ColumnsBlock,
+    InputBlock,
+    Labels,
+    LogoBlock,
+    PairBlock,
+    RuleBlock,
+    SpacerBlock,
+    TableBlock,
+    TextBlock,
+)
+
+
+@dataclass(slots=True)
+class Word:
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    baseline: float
+    font: Font
+    size: float
+    color: str
+    line: int
+    field: str | None = None  # the schema key this word prints the value of
+    item: tuple[int, str] | None = None  # (row, column) of the line-item cell it prints
+
+
+@dataclass(slots=True)
+class Shape:
+    kind: Literal["line", "rect", "ellipse", "polygon"]
+    points: tuple[float, ...]  # line/rect/ellipse: x0, y0, x1, y1; polygon: x, y pairs
+    color: str
+    width: float = 0.75  # stroke width in points; 0 = no stroke
+    fill: str | None = None
+    dashed: bool = False
+
+
+@dataclass
+class Layout:
+    width: float
+    height: float
+    paper: str
+    words: list[Word] = field(default_factory=list)
+    shapes: list[Shape] = field(default_factory=list)
+
+
+class Overflow(Exception):
+    """The content does not fit a fixed-size page; the caller retries with fewer line items."""
+
+
+@dataclass(slots=True)
+class _Run:
+    """Text in one font with the tags its words inherit."""
+
+    text: str
+    font: Font
+    size: float
+    field: str | None = None
+    item: tuple[int, str] | None = None
+
+
+def _pick_label(labels: Labels | None, lang: str, rng: random.Random, fallback: str) -> str:
+    if labels is None:
+        return fallback
+    if isinstance(labels, dict):
+        labels = labels.get(lang) or labels.get("en") or next(iter(labels.values()))
+    return rng.choice(labels)
+
+
+class _Engine:
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.rng = doc.rng
+        st = doc.style
+        self.st = st
+        self.out = Layout(st.page_width, st.page_height or 0.0, st.paper)
+        self.next_line = 0
+        self.limit = (st.page_height - st.margin) if st.page_height else float("inf")
+
+    # ----------------------------------------------------------- helpers
+
+    def font(self, bold: bool = False, family: str | None = None) -> Font:
+        return get_font(family or self.st.family, bold)
+
+    def chance(self, p: float) -> bool:
+        return p >= 1.0 or (p > 0.0 and self.rng.random() < p)
+
+    def label(self, labels: Labels | None, key: str) -> str:
+        gen = self.doc.template.fields.get(key)
+        default = gen.labels if gen is not None else None
+        text = _pick_label(labels if labels is not None else default, self.doc.lang, self.rng, key.replace("_", " ").capitalize())
+        case = self.st.label_case
+        return text.upper() if case == "upper" else text.title() if case == "title" else text
+
+    def line_height(self, size: float) -> float:
+        f = self.font()
+        return size * (f.ascent + f.descent) * (1.0 + self.st.line_gap)
+
+    def check(self, y: float) -> None:
+        if y > self.limit:
+            raise Overflow
+
+    # ----------------------------------------------------------- text placement
+
+    def place(self, runs: list[_Run], x0: float, x1: float, y: float, align: str, wrap: bool = True) -> float:
+        """Place runs as words in [x0, x1] from top ``y``; wrap greedily; return the y below them."""
+        lines: list[list[tuple[str, _Run, float]]] = [[]]
+        widths = [0.0]
+        avail = x1 - x0
+        for run in runs:
+            space = run.font.width(" ", run.size)
+            for k, part in enumerate(run.text.split("\n")):
+                if k and lines[-1]:
+                    lines.append([])
+                    widths.append(0.0)
+                for token in part.split():
+                    w = run.font.width(token, run.size)
+                    add = w + (space if lines[-1] else 0.0)
+                    if wrap and lines[-1] and widths[-1] + add > avail:
+                        lines.append([])
+                        widths.append(0.0)
+                        add = w
+                    lines[-1].append((token, run, w))
+                    widths[-1] += add
+        for line, width in zip(lines, widths, strict=True):
+            if line:
+                y = self._emit_line(line, width, x0, x1, y, align)
+        return y
+
+    def _emit_line(self, line: list[tuple[str, _Run, float]], width: float, x0: float, x1: float, y: float, align: str) -> float:
+        size = max(r.size for _, r, _ in line)
+        asc = max(r.font.ascent * r.size for _, r, _ in line)
+        desc = max(r.font.descent * r.size for _, r, _ in line)
+        jit = self.st.jitter
+        baseline = y + asc + (self.rng.uniform(-jit, jit) if jit else 0.0)
+        self.check(baseline + desc)
+        if align == "right":
+            x = x1 - width
+        elif align == "center":
+            x = x0 + (x1 - x0 - width) / 2
+        else:
+            x = x0
+        line_id = self.next_line
+        self.next_line += 1
+        for token, run, w in line:
+            dx = self.rng.uniform(-jit, jit) * 0.3 if jit else 0.0
+            self.out.words.append(
+                Word(
+                    token,
+                    x + dx,
+                    baseline - run.font.ascent * run.size,
+                    x + dx + w,
+                    baseline + run.font.descent * run.size,
+                    baseline,
+                    run.font,
+                    run.size,
+                    self.st.ink,
+                    line_id,
+                    run.field,
+                    run.item,
+                )
+            )
+            x += w + run.font.width(" ", run.size)
+        return y + (asc + desc) + size * self.st.line_gap
+
+    def value_run(self, key: str, font: Font, size: float) -> _Run | None:
+        value = self.doc.values.get(key)
+        return None if value is None else _Run(value, font, size, field=key)
+
+    # ----------------------------------------------------------- blocks
+
+    def blocks(self, blocks: list[Any], x0: float, x1: float, y: float) -> float:
+        for block in blocks:
+            if not self.chance(block.p):
+                continue
+            y = getattr(self, f"block_{block.type}")(block, x0, x1, y)
+        return y
+
+    def block_text(self, b: TextBlock, x0: float, x1: float, y: float) -> float:
+        fam = self.rng.choice(b.family) if b.family else None
+        font = self.font(self.chance(b.bold), fam)
+        size = self.st.size * self.rng.uniform(*b.scale)
+        align = self.rng.choice(b.align)
+        if b.field is not None:
+            run = self.value_run(b.field, font, size)
+            if run is None:
+                return y
+        else:
+            run = _Run(_pick_label(b.text, self.doc.lang, self.rng, ""), font, size)
+        return self.place([run], x0, x1, y, align)
+
+    def block_pair(self, b: PairBlock, x0: float, x1: float, y: float) -> float:
+        size = self.st.size * self.rng.uniform(*b.scale)
+        lfont = self.font(self.chance(b.bold_label))
+        vfont = self.font(self.chance(b.bold_value))
+        arrange = self.rng.choice(b.arrange)
+        label = self.label(b.label, b.field) + self.rng.choice(b.sep)
+        value = self.value_run(b.field, vfont, size)
+        if value is None:
+            return y
+        lrun = _Run(label, lfont, size)
+        if arrange == "stacked":
+            y = self.place([lrun], x0, x1, y, self.rng.choice(b.align))
+            return self.place([value], x0, x1, y, self.rng.choice(b.align))
+        if arrange == "split":
+            return self.split(lrun, value, x0, x1, y)
+        lrun.text += " "
+        return self.place([lrun, value], x0, x1, y, self.rng.choice(b.align))
+
+    def split(self, left: _Run, right: _Run, x0: float, x1: float, y: float) -> float:
+        """Label flush left and value flush right on one line (receipt totals); stack if they collide."""
+        lw = left.font.width(left.text, left.size)
+        rw = max(right.font.width(t, right.size) for t in right.text.split("\n"))
+        gap = left.font.width("  ", left.size)
+        if lw + gap + rw > x1 - x0 or "\n" in right.text:
+            y = self.place([left], x0, x1, y, "left")
+            return self.place([right], x0, x1, y, "right")
+        first = len(self.out.words)
+        line_before = self.next_line
+        bottom = self.place([left], x0, x0 + lw + gap / 2, y, "left")
+        self.next_line = line_before  # both halves share one line id and baseline
+        baseline = self.out.words[first].baseline if len(self.out.words) > first else None
+        after = len(self.out.words)
+        bottom = max(bottom, self.place([right], x1 - rw - gap / 2, x1, y, "right"))
+        if baseline is not None:
+            for w in self.out.words[after:]:
+                shift = baseline - w.baseline
+                w.y0, w.y1, w.baseline = w.y0 + shift, w.y1 + shift, baseline
+        return bottom
+
+    def block_table(self, b: TableBlock, x0: float, x1: float, y: float) -> float:
+        style = self.rng.choice(b.style)
+        size = self.st.size * self.rng.uniform(*b.scale)
+        font, bold = self.font(), self.font(True)
+        pad = size * 0.3
+        total = sum(c.width for c in b.columns)
+        edges = [x0]
+        for c in b.columns:
+            edges.append(edges[-1] + (x1 - x0) * c.width / total)
+        ink = self.st.ink
+        if style == "two_line":
+            return self._two_line_items(b, x0, x1, y, size, font)
+        table_top = y
+        rules = [y] if style == "grid" else []
+        if self.chance(b.header):
+            headers = [self.label(c.header, c.key) for c in b.columns]
+            y = self._row([_Run(h, bold, size) for h in headers], b, edges, y, pad)
+            rules.append(y)
+        for r, item in enumerate(self.doc.items):
+            runs = [_Run(item.get(c.key, ""), font, size, item=(r, c.key)) for c in b.columns]
+            y = self._row(runs, b, edges, y, pad)
+            if style == "grid":
+                rules.append(y)
+        if style == "lines" and self.doc.items:
+            rules.append(y)
+        for ry in rules:
+            self.out.shapes.append(Shape("line", (x0, ry, x1, ry), ink, 0.6))
+        if style == "grid":
+            for ex in edges:
+                self.out.shapes.append(Shape("line", (ex, table_top, ex, y), ink, 0.6))
+        return y + pad
+
+    def _row(self, runs: list[_Run], b: TableBlock, edges: list[float], y: float, pad: float) -> float:
+        """One table row: each cell wraps inside its column; cells of a row share line ids."""
+        first_line = self.next_line
+        bottom, last_line = y, first_line
+        for (run, col), cx0, cx1 in zip(zip(runs, b.columns, strict=True), edges, edges[1:], strict=False):
+            self.next_line = first_line
+            bottom = max(bottom, self.place([run], cx0 + pad, cx1 - pad, y + pad * 0.5, col.align))
+            last_line = max(last_line, self.next_line)
+        self.next_line = last_line
+        return bottom
+
+    def _two_line_items(self, b: TableBlock, x0: float, x1: float, y: float, size: float, font: Font) -> float:
+        """Thermal style: description on one line, then "qty x unit price" and the amount."""
+        keys = {c.key for c in b.columns}
+        for r, item in enumerate(self.doc.items):
+            y = self.place([_Run(item["description"], font, size, item=(r, "description"))], x0, x1, y, "left")
+            left = []
+            if "quantity" in keys:
+                left.append(_Run(item["quantity"], font, size, item=(r, "quantity")))
+            if "unit_price" in keys:
+                left += [_Run(" x ", font, size), _Run(item["unit_price"], font, size, item=(r, "unit_price"))]
+            amount = _Run(item.get("amount", ""), font, size, item=(r, "amount"))
+            indent = font.width("  ", size)
+            if left:
+                first = len(self.out.words)
+                y_left = self.place(left, x0 + indent, x1, y, "left")
+                # keep the amount on the quantity line: give it the same line id and top
+                self.next_line -= 1
+                y_amount = self.place([amount], x0, x1, y, "right")
+                if self.out.words[first].x1 > self.out.words[-1].x0:
+                    raise Overflow  # roll too narrow for this row
+                y = max(y_left, y_amount)
+            else:
+                y = self.place([amount], x0, x1, y, "right")
+        return y
+
+    def block_rule(self, b: RuleBlock, x0: float, x1: float, y: float) -> float:
+        gap = self.st.size * 0.4
+        width = self.rng.uniform(*b.thickness_pt)
+        self.out.shapes.append(Shape("line", (x0, y + gap, x1, y + gap), self.st.ink, width, dashed=self.chance(b.dashed)))
+        return y + 2 * gap
+
+    def block_spacer(self, b: SpacerBlock, x0: float, x1: float, y: float) -> float:
+        return y + self.rng.uniform(*b.height_pt)
+
+    def block_logo(self, b: LogoBlock, x0: float, x1: float, y: float) -> float:
+        size = self.rng.uniform(*b.size_pt)
+        align = self.rng.choice(b.align)
+        shape = self.rng.choice(b.shape)
+        width = size * (2.5 if shape == "bar" else 1.0)
+        lx = x0
+        if align == "right":
+            lx = x1 - width
+        elif align == "center":
+            lx = (x0 + x1 - width) / 2
+        ink = self.st.ink
+        box = (lx, y, lx + width, y + size)
+        if shape == "circle":
+            self.out.shapes.append(Shape("ellipse", box, ink, 0, fill=ink))
+        elif shape == "diamond":
+            cx, cy = lx + size / 2, y + size / 2
+            self.out.shapes.append(Shape("polygon", (cx, y, lx + size, cy, cx, y + size, lx, cy), ink, 0, fill=ink))
+        else:
+            self.out.shapes.append(Shape("rect", box, ink, 0, fill=ink))
+        source = self.doc.values.get(b.field) or ""
+        initials = "".join(w[0] for w in source.split()[:3] if w[:1].isalpha()).upper() or "Co"
+        font = self.font(True)
+        tsize = size * 0.38
+        start = len(self.out.words)
+        tw = font.width(initials, tsize)
+        self.place([_Run(initials, font, tsize)], lx + (width - tw) / 2, lx + width, y + (size - tsize * (font.ascent + font.descent)) / 2, "left")
+        for w in self.out.words[start:]:
+            w.color = self.st.paper
+        y_end = y + size + self.st.size * 0.5
+        self.check(y_end)
+        return y_end
+
+    def block_barcode(self, b: BarcodeBlock, x0: float, x1: float, y: float) -> float:
+        height = self.rng.uniform(*b.height_pt)
+        total = (x1 - x0) * self.rng.uniform(*b.width)
+        x = x0 + ((x1 - x0) - total) / 2
+        end = x + total
+        unit = total / 95
+        while x < end - unit:
+            w = unit * self.rng.randint(1, 3)
+            self.out.shapes.append(Shape("rect", (x, y, min(x + w, end), y + height), self.st.ink, 0, fill=self.st.ink))
+            x += w + unit * self.rng.randint(1, 3)
+        y_end = y + height + self.st.size * 0.5
+        self.check(y_end)
+        return y_end
+
+    def block_input(self, b: InputBlock, x0: float, x1: float, y: float) -> float:
+        """A form field: a small printed label and a hand-written value in a box or on a line."""
+        size = self.st.size
+        label = _Run(self.label(b.label, b.field), self.font(), size * 0.85)
+        arrange = self.rng.choice(b.arrange)
+        frame = self.rng.choice(b.frame)
+        hand = get_font(self.rng.choice(b.family))
+        vsize = size * self.rng.uniform(*b.scale)
+        if arrange == "left":
+            split = x0 + (x1 - x0) * 0.35
+            self.place([label], x0, split, y + vsize * 0.3, "left")
+            fx0, top = split, y
+        else:
+            top = self.place([label], x0, x1, y, "left")
+            fx0 = x0
+        pad = vsize * 0.3
+        height = vsize * (hand.ascent + hand.descent) + 2 * pad
+        value = self.value_run(b.field, hand, vsize)
+        bottom = top + height
+        if value is not None:
+            bottom = max(bottom, self.place([value], fx0 + pad, x1 - pad, top + pad, "left") + pad)
+        if frame == "box":
+            self.out.shapes.append(Shape("rect", (fx0, top, x1, bottom), self.st.ink, 0.6))
+        else:
+            self.out.shapes.append(Shape("line", (fx0, bottom, x1, bottom), self.st.ink, 0.6))
+        self.check(bottom)
+        return bottom + size * 0.4
+
+    def block_checkboxes(self, b: CheckboxBlock, x0: float, x1: float, y: float) -> float:
+        size = self.st.size
+        font = self.font()
+        chosen = self.doc.values.get(b.field)
+        options = self.doc.template.fields[b.field].choice
+        y = self.place([_Run(self.label(b.label, b.field), font, size)], x0, x1, y, "left")
+        side = size * 0.8
+        x = x0
+        line_h = size * (font.ascent + font.descent)
+        first_line = self.next_line
+        for option in options:
+            tw = font.width(option, size)
+            need = side + size * 0.4 + tw + size * 1.2
+            if x > x0 and x + need > x1:
+                x, y = x0, y + line_h * (1 + self.st.line_gap)
+                first_line = self.next_line
+            self.check(y + line_h)
+            by = y + (line_h - side) / 2
+            self.out.shapes.append(Shape("rect", (x, by, x + side, by + side), self.st.ink, 0.7))
+            if option == chosen:
+                self.out.shapes.append(Shape("line", (x + 1, by + 1, x + side - 1, by + side - 1), self.st.ink, 1.2))
+                self.out.shapes.append(Shape("line", (x + 1, by + side - 1, x + side - 1, by + 1), self.st.ink, 1.2))
+            tag = b.field if option == chosen else None
+            self.next_line = first_line
+            self.place([_Run(option, font, size, field=tag)], x + side + size * 0.4, x1, y, "left", wrap=False)
+            x += need
+        return y + line_h * (1 + self.st.line_gap)
+
+    def block_columns(self, b: ColumnsBlock, x0: float, x1: float, y: float) -> float:
+        total = sum(b.widths)
+        usable = (x1 - x0) - b.gap_pt * (len(b.widths) - 1)
+        bottom, cx = y, x0
+        for width, children in zip(b.widths, b.children, strict=True):
+            cw = usable * width / total
+            bottom = max(bottom, self.blocks(children, cx, cx + cw, y))
+            cx += cw + b.gap_pt
+        return bottom
+
+    def block_box(self, b: BoxBlock, x0: float, x1: float, y: float) -> float:
+        pad = b.padding_pt
+        inner_y = y + pad
+        if b.title is not None:
+            inner_y = self.place([_Run(_pick_label(b.title, self.doc.lang, self.rng, ""), self.font(True), self.st.size)], x0 + pad, x1 - pad, inner_y, "left")
+        bottom = self.blocks(b.children, x0 + pad, x1 - pad, inner_y) + pad
+        self.check(bottom)
+        self.out.shapes.append(Shape("rect", (x0, y, x1, bottom), self.st.ink, 0.8))
+        return bottom + self.st.size * 0.5
+
+
+def layout_document(doc: Document) -> Layout:
+    """Lay out a sampled document; raises Overflow if it does not fit a fixed-size page."""
+    engine = _Engine(doc)
+    st = doc.style
+    bottom = engine.blocks(doc.template.blocks, st.margin, st.page_width - st.margin, st.margin)
+    if st.page_height is None:
+        engine.out.height = bottom + st.margin
+    return engine.out

@@ -1,0 +1,66 @@
+"""Ground truth of one document, read off its layout (never off the sampled values).
+
+A field is present only if its words are on the page, and its value is exactly those words joined
+by single spaces in reading order: what is printed is what is labelled, even when a block was
+dropped by chance, a value wrapped over lines or a table column was left out.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from datagen import __version__
+from datagen.doctypes import DOC_TYPES, LINE_ITEM_COLUMNS
+from datagen.layout import Layout
+from datagen.sample import Document
+
+
+def layout_boxes(layout: Layout, scale: float) -> np.ndarray:
+    """Word boxes in pixels of a raster ``scale`` pixels per point, shape (N, 4), float."""
+    if not layout.words:
+        return np.zeros((0, 4))
+    return np.array([(w.x0, w.y0, w.x1, w.y1) for w in layout.words], dtype=np.float64) * scale
+
+
+def build_record(doc: Document, layout: Layout, boxes: np.ndarray, image_size: tuple[int, int]) -> dict[str, Any]:
+    """The JSON-ready ground truth. ``boxes`` are the final pixel boxes (after augmentation)."""
+    width, height = image_size
+    words = layout.words
+    field_words: dict[str, list[int]] = {}
+    cells: dict[int, dict[str, list[str]]] = {}
+    for i, w in enumerate(words):
+        if w.field is not None:
+            field_words.setdefault(w.field, []).append(i)
+        if w.item is not None:
+            row, col = w.item
+            cells.setdefault(row, {}).setdefault(col, []).append(w.text)
+    fields = []
+    for key in DOC_TYPES[doc.template.doc_type]:
+        ids = field_words.get(key, [])
+        fields.append({"key": key, "value": " ".join(words[i].text for i in ids) if ids else None, "present": bool(ids), "word_ids": ids})
+    line_items = [{col: " ".join(cells[row].get(col, [])) for col in LINE_ITEM_COLUMNS} for row in sorted(cells)]
+    abs_boxes = [
+        [max(0, math.floor(x0)), max(0, math.floor(y0)), min(width, math.ceil(x1)), min(height, math.ceil(y1))]
+        for x0, y0, x1, y1 in boxes.tolist()
+    ]
+    norm = [[round(b[0] * 1000 / width), round(b[1] * 1000 / height), round(b[2] * 1000 / width), round(b[3] * 1000 / height)] for b in abs_boxes]
+    return {
+        "id": f"{doc.template.id}:{doc.seed}",
+        "doc_type": doc.template.doc_type,
+        "template_id": doc.template.id,
+        "locale": doc.locale,
+        "currency": doc.currency,
+        "seed": doc.seed,
+        "generator_version": __version__,
+        "image_size": [width, height],
+        "page_size_pt": [round(layout.width, 2), round(layout.height, 2)],
+        "fields": fields,
+        "line_items": line_items,
+        "words": [w.text for w in words],
+        "boxes": abs_boxes,
+        "boxes_norm": norm,
+        "line_ids": [w.line for w in words],
+    }

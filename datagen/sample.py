@@ -1,0 +1,219 @@
+"""Sample one document from a template: typed values, their printed strings, and the style.
+
+Randomness comes from one ``random.Random`` seeded by (template id, seed) and one Faker instance per
+locale reseeded from it, so a document is a pure function of (template, seed, generator version).
+Generators run in declaration order; expressions run afterwards in dependency order and consume no
+randomness, so the order of expression evaluation never changes the data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import graphlib
+import hashlib
+import random
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
+from typing import Any
+
+from faker import Faker
+
+from datagen.errors import DatagenError
+from datagen.expr import ExprError, parse
+from datagen.formatting import default_currency, formatter
+from datagen.template import Gen, Template
+
+# Dates are sampled relative to a fixed day, never "today", so data does not change with the clock.
+REFERENCE_DATE = dt.date(2025, 6, 30)
+MM = 72 / 25.4  # points per millimetre
+PAGE_SIZES_PT = {"a4": (595.28, 841.89), "letter": (612.0, 792.0)}
+
+
+@dataclass
+class DocStyle:
+    """The per-document choices among the template's style ranges."""
+
+    family: str
+    size: float
+    line_gap: float
+    jitter: float
+    ink: str
+    paper: str
+    money: str
+    date: str
+    label_case: str
+    page_width: float  # points
+    page_height: float | None  # points; None for a thermal roll (height = content)
+    margin: float  # points
+
+
+@dataclass
+class Document:
+    """A sampled document, before layout."""
+
+    template: Template
+    seed: int
+    locale: str
+    currency: str
+    values: dict[str, str | None]  # printed text per declared field; None = absent (not printed)
+    items: list[dict[str, str]]  # printed text per line-item column
+    style: DocStyle
+    rng: random.Random  # continues into the layout, for its per-block choices
+
+    @property
+    def lang(self) -> str:
+        return self.locale.split("_")[0]
+
+
+def derive_seed(*parts: object) -> int:
+    """A 64-bit seed from any parts; stable across processes (unlike ``hash``)."""
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+@cache
+def _faker(locale: str) -> Faker:
+    # One instance per locale, reseeded per document: building a Faker costs milliseconds.
+    return Faker(locale)
+
+
+@cache
+def _expression_order(template: Template) -> tuple[str, ...]:
+    """Top-level names with an expression (plus ``items``) in dependency order."""
+    graph: dict[str, list[str]] = {}
+    for name, gen in (*template.vars.items(), *template.fields.items()):
+        if gen.expr is not None:
+            graph[name] = sorted(parse(gen.expr).names)
+    if template.items:
+        cols = template.items.columns
+        deps = {n for g in cols.values() if g.expr is not None for n in parse(g.expr).names} - set(cols)
+        graph["items"] = sorted(deps)
+    order = graphlib.TopologicalSorter(graph).static_order()
+    return tuple(n for n in order if n in graph)
+
+
+@cache
+def _row_order(template: Template) -> tuple[str, ...]:
+    cols = template.items.columns
+    graph = {k: sorted(parse(g.expr).names & set(cols)) if g.expr else [] for k, g in cols.items()}
+    return tuple(graphlib.TopologicalSorter(graph).static_order())
+
+
+def _uniform(rng: random.Random, bounds: tuple[float, float]) -> float:
+    return rng.uniform(bounds[0], bounds[1])
+
+
+def _draw(gen: Gen, rng: random.Random, fake: Faker, places: int) -> Any:
+    """Run a non-expression generator."""
+    if gen.faker is not None:
+        return getattr(fake, gen.faker)(**gen.args)
+    if gen.choice is not None:
+        value = rng.choices(gen.choice, weights=gen.weights)[0] if gen.weights else rng.choice(gen.choice)
+        return Decimal(repr(value)) if isinstance(value, float) else value
+    if gen.int_ is not None:
+        return rng.randint(*gen.int_)
+    if gen.money is not None or gen.decimal is not None:
+        lo, hi = gen.money or gen.decimal
+        digits = places if gen.money is not None else gen.places
+        raw = Decimal(repr(rng.uniform(lo, hi)))
+        return raw.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    if gen.date is not None:
+        return REFERENCE_DATE + dt.timedelta(days=rng.randint(*gen.date))
+    raise AssertionError(gen)  # pragma: no cover - Gen validates that one kind is set
+
+
+def _case(text: str, case: str) -> str:
+    if case == "upper":
+        return text.upper()
+    if case == "title":
+        return text.title()
+    return text
+
+
+def sample_style(template: Template, rng: random.Random) -> DocStyle:
+    s, page = template.style, template.page
+    if page.size == "thermal":
+        width, height = _uniform(rng, page.width_mm) * MM, None
+    else:
+        width, height = PAGE_SIZES_PT[page.size]
+    return DocStyle(
+        family=rng.choice(s.fonts),
+        size=_uniform(rng, s.size_pt),
+        line_gap=_uniform(rng, s.line_gap),
+        jitter=_uniform(rng, s.jitter_pt),
+        ink=rng.choice(s.ink),
+        paper=rng.choice(s.paper),
+        money=rng.choice(s.money),
+        date=rng.choice(s.date),
+        label_case=rng.choice(s.label_case),
+        page_width=width,
+        page_height=height,
+        margin=_uniform(rng, page.margin_mm) * MM,
+    )
+
+
+def sample_document(template: Template, seed: int, locale: str | None = None, item_cap: int | None = None) -> Document:
+    """Sample values and style. ``item_cap`` limits line items (used when a page overflows)."""
+    rng = random.Random(derive_seed(template.id, seed))
+    if locale is None:
+        locale = rng.choice(template.locales)
+    elif locale not in template.locales:
+        raise DatagenError(f"template {template.id} does not support locale {locale!r} (supports: {', '.join(template.locales)})")
+    currency = template.currency.get(locale) or default_currency(locale)
+    fmt = formatter(locale, currency)
+    fake = _faker(locale)
+    fake.seed_instance(rng.getrandbits(64))
+    item_rng = random.Random(rng.getrandbits(64))
+
+    env: dict[str, Any] = {"currency": currency, "__money_places__": fmt.places}
+    gens = {**template.vars, **template.fields}
+    where = "vars/fields"
+    try:
+        for name, gen in gens.items():
+            if gen.expr is None:
+                where = name
+                env[name] = _draw(gen, rng, fake, fmt.places)
+        for name in _expression_order(template):
+            where = name
+            if name == "items":
+                env["items"] = _sample_items(template, item_rng, fake, env, item_cap)
+            else:
+                env[name] = parse(gens[name].expr).evaluate(env)
+    except (ExprError, TypeError, ValueError, AttributeError) as exc:
+        raise DatagenError(f"{template.source or template.id}: {where}: {exc}") from None
+
+    style = sample_style(template, rng)
+    values: dict[str, str | None] = {}
+    for key, gen in template.fields.items():
+        absent = gen.absent > 0 and rng.random() < gen.absent
+        text = fmt.format(env[key], gen.format, style.money, style.date)
+        values[key] = None if absent else _case(text, rng.choice(gen.case))
+    items = []
+    if template.items:
+        cols = template.items.columns
+        for row in env.get("items", []):
+            items.append({k: fmt.format(row[k], cols[k].format, style.money, style.date) for k in cols})
+    return Document(template, seed, locale, currency, values, items, style, rng)
+
+
+def _sample_items(template: Template, rng: random.Random, fake: Faker, env: dict[str, Any], cap: int | None) -> list[dict[str, Any]]:
+    items = template.items
+    lo, hi = items.count
+    n = rng.randint(lo, hi)
+    if cap is not None:
+        n = min(n, cap)
+    places = env["__money_places__"]
+    rows = []
+    for _ in range(n):
+        row: dict[str, Any] = {}
+        for col, gen in items.columns.items():
+            if gen.expr is None:
+                row[col] = _draw(gen, rng, fake, places)
+        scope = {**env, **row}
+        for col in _row_order(template):
+            gen = items.columns[col]
+            if gen.expr is not None:
+                scope[col] = row[col] = parse(gen.expr).evaluate(scope)
+        rows.append(row)
+    return rows

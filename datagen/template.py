@@ -1,0 +1,505 @@
+"""Templates: YAML data describing a document family, validated strictly before use.
+
+A template declares the doc type, page geometry, styling ranges, value generators for the doc type's
+keys (Faker providers, choices, ranges, or safe expressions), line items, augmentation
+probabilities and a tree of layout blocks. ``load_template`` checks the structure with pydantic and
+then the meaning (unknown keys, providers, names in expressions, cycles, blocks that reference
+undeclared fields); glyph coverage needs sampled documents and lives in ``datagen.validate``.
+Every error names the file, the path inside it and the YAML line.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from faker import Faker
+from faker.config import AVAILABLE_LOCALES
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from datagen.doctypes import DOC_TYPES, LINE_ITEM_COLUMNS
+from datagen.errors import TemplateError
+from datagen.expr import ExprError, parse
+from datagen.fonts import FAMILIES
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+Range = tuple[float, float]
+Family = Literal[tuple(FAMILIES)]  # type: ignore[valid-type]
+Align = Literal["left", "center", "right"]
+Case = Literal["as_is", "upper", "title"]
+ValueFormat = Literal["money", "percent", "number", "int", "date", "text"]
+MoneyStyle = Literal["plain", "symbol", "code", "nogroup"]
+# Label variants: a list, or a mapping from language ("en", "de", ...) to a list; "en" is the fallback.
+Labels = Union[list[str], dict[str, list[str]]]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _check_range(value: Range) -> Range:
+    if value[0] > value[1]:
+        raise ValueError(f"range [{value[0]}, {value[1]}] has low > high")
+    return value
+
+
+class Gen(Strict):
+    """How one value is produced: exactly one of the generator kinds, plus formatting."""
+
+    faker: str | None = None
+    args: dict[str, Any] = {}
+    choice: list[str | int | float] | None = None  # floats become exact Decimals
+    weights: list[float] | None = None
+    int_: tuple[int, int] | None = Field(None, alias="int")
+    money: Range | None = None
+    decimal: Range | None = None
+    places: int = 2
+    date: tuple[int, int] | None = None  # days relative to datagen.sample.REFERENCE_DATE
+    expr: str | None = None
+    format: ValueFormat | None = None  # inferred from the value's type when omitted
+    case: list[Case] = ["as_is"]
+    absent: float = Field(0.0, ge=0.0, le=1.0)  # probability that the value is not printed
+    labels: Labels | None = None  # default label variants for pair/input blocks
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Gen:
+        kinds = [k for k in ("faker", "choice", "int_", "money", "decimal", "date", "expr") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            names = ", ".join(k.rstrip("_") for k in kinds) or "none"
+            raise ValueError(f"give exactly one of faker, choice, int, money, decimal, date, expr (got {names})")
+        if self.weights is not None and (self.choice is None or len(self.weights) != len(self.choice)):
+            raise ValueError("weights needs a choice list of the same length")
+        for rng in (self.money, self.decimal, self.int_, self.date):
+            if rng is not None:
+                _check_range(rng)
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("faker", "choice", "int_", "money", "decimal", "date", "expr") if getattr(self, k) is not None)
+
+
+class Items(Strict):
+    count: tuple[int, int]
+    columns: dict[str, Gen]
+
+    @field_validator("count")
+    @classmethod
+    def _count(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if v[0] < 0 or v[0] > v[1]:
+            raise ValueError("count must be [low, high] with 0 <= low <= high")
+        return v
+
+
+class Page(Strict):
+    size: Literal["a4", "letter", "thermal"]
+    width_mm: Range | None = None  # thermal only: roll width
+    margin_mm: Range = (12.0, 20.0)
+
+    @model_validator(mode="after")
+    def _thermal_width(self) -> Page:
+        if (self.size == "thermal") != (self.width_mm is not None):
+            raise ValueError("width_mm is required for size thermal and not allowed otherwise")
+        return self
+
+
+class Style(Strict):
+    fonts: list[Family]
+    size_pt: Range
+    line_gap: Range = (0.15, 0.35)  # extra leading as a fraction of the font size
+    jitter_pt: Range = (0.0, 0.0)  # per-word random offset, for a less perfect print
+    ink: list[str] = ["#000000"]
+    paper: list[str] = ["#ffffff"]
+    money: list[MoneyStyle] = ["plain"]
+    date: list[str] = ["medium"]  # CLDR patterns ("dd/MM/yyyy") or short|medium|long
+    label_case: list[Case] = ["as_is"]
+
+    @field_validator("ink", "paper")
+    @classmethod
+    def _colours(cls, v: list[str]) -> list[str]:
+        for colour in v:
+            if not (len(colour) == 7 and colour[0] == "#" and all(c in "0123456789abcdefABCDEF" for c in colour[1:])):
+                raise ValueError(f"colour {colour!r} is not #rrggbb")
+        return v
+
+
+class BlockBase(Strict):
+    p: float = Field(1.0, ge=0.0, le=1.0)  # probability that the block appears at all
+
+
+class TextBlock(BlockBase):
+    type: Literal["text"]
+    field: str | None = None
+    text: Labels | None = None  # literal text variants when no field is given
+    bold: float = Field(0.0, ge=0.0, le=1.0)  # probability of the bold face
+    family: list[Family] | None = None
+    scale: Range = (1.0, 1.0)
+    align: list[Align] = ["left"]
+
+    @model_validator(mode="after")
+    def _field_or_text(self) -> TextBlock:
+        if (self.field is None) == (self.text is None):
+            raise ValueError("a text block needs exactly one of field, text")
+        return self
+
+
+class PairBlock(BlockBase):
+    type: Literal["pair"]
+    field: str
+    label: Labels | None = None  # defaults to the field's labels
+    arrange: list[Literal["inline", "split", "stacked"]] = ["inline"]
+    sep: list[str] = [":"]
+    bold_label: float = Field(0.0, ge=0.0, le=1.0)
+    bold_value: float = Field(0.0, ge=0.0, le=1.0)
+    scale: Range = (1.0, 1.0)
+    align: list[Align] = ["left"]
+
+
+class TableColumn(Strict):
+    key: str
+    header: Labels
+    width: float = Field(gt=0)
+    align: Align = "left"
+
+
+class TableBlock(BlockBase):
+    type: Literal["table"]
+    columns: list[TableColumn]
+    style: list[Literal["grid", "lines", "plain", "two_line"]] = ["lines"]
+    header: float = Field(1.0, ge=0.0, le=1.0)  # probability of a header row
+    scale: Range = (1.0, 1.0)
+
+
+class RuleBlock(BlockBase):
+    type: Literal["rule"]
+    dashed: float = Field(0.0, ge=0.0, le=1.0)
+    thickness_pt: Range = (0.5, 1.0)
+
+
+class SpacerBlock(BlockBase):
+    type: Literal["spacer"]
+    height_pt: Range
+
+
+class LogoBlock(BlockBase):
+    type: Literal["logo"]
+    field: str  # initials are taken from this field's value
+    shape: list[Literal["circle", "square", "diamond", "bar"]] = ["circle"]
+    size_pt: Range = (24.0, 40.0)
+    align: list[Align] = ["left"]
+
+
+class BarcodeBlock(BlockBase):
+    type: Literal["barcode"]
+    height_pt: Range = (18.0, 30.0)
+    width: Range = (0.5, 0.8)  # fraction of the available width
+
+
+class InputBlock(BlockBase):
+    type: Literal["input"]
+    field: str
+    label: Labels | None = None
+    arrange: list[Literal["above", "left"]] = ["above"]
+    frame: list[Literal["box", "underline"]] = ["box"]
+    family: list[Family] = ["hand"]  # the "handwriting" of the filled-in value
+    scale: Range = (1.0, 1.3)
+
+
+class CheckboxBlock(BlockBase):
+    type: Literal["checkboxes"]
+    field: str  # must have a choice generator: the options are the choices
+    label: Labels | None = None
+
+
+class ColumnsBlock(BlockBase):
+    type: Literal["columns"]
+    widths: list[float]
+    gap_pt: float = 12.0
+    children: list[list[Block]]
+
+    @model_validator(mode="after")
+    def _same_length(self) -> ColumnsBlock:
+        if len(self.widths) != len(self.children):
+            raise ValueError("widths and children need the same length")
+        return self
+
+
+class BoxBlock(BlockBase):
+    type: Literal["box"]
+    title: Labels | None = None
+    padding_pt: float = 4.0
+    children: list[Block]
+
+
+Block = Annotated[
+    Union[
+        TextBlock,
+        PairBlock,
+        TableBlock,
+        RuleBlock,
+        SpacerBlock,
+        LogoBlock,
+        BarcodeBlock,
+        InputBlock,
+        CheckboxBlock,
+        ColumnsBlock,
+        BoxBlock,
+    ],
+    Field(discriminator="type"),
+]
+ColumnsBlock.model_rebuild()
+BoxBlock.model_rebuild()
+
+
+class Template(Strict):
+    id: str
+    doc_type: Literal[tuple(DOC_TYPES)]  # type: ignore[valid-type]
+    description: str = ""
+    locales: list[str] = Field(min_length=1)
+    currency: dict[str, str] = {}  # locale -> ISO code; default: the locale's territory currency
+    page: Page
+    style: Style
+    augment: dict[str, dict[str, Any]] = {}
+    vars: dict[str, Gen] = {}
+    items: Items | None = None
+    fields: dict[str, Gen]
+    blocks: list[Block]
+    source: str = Field("", exclude=True)  # the file it came from, for error messages
+
+    # Identity hash: templates key the per-template caches (evaluation order, fonts) of later stages.
+    __hash__ = object.__hash__
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Follow a pydantic error location through the YAML node tree; return the 1-based line.
+
+    Locations contain extra steps (union tags, ``function-after``) that are not in the document:
+    they are skipped, so the deepest node that exists gives the line.
+    """
+    node, line = root, None
+    for step in loc:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == step), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            match = node.value[step]
+        else:
+            match = None
+        if match is not None:
+            node = match
+    return node.start_mark.line + 1 if node is not None else line
+
+
+def _format_loc(loc: tuple[Any, ...], root: yaml.Node | None) -> str:
+    """A readable path such as ``blocks[3].field``, keeping only steps that exist in the YAML."""
+    out, node = "", root
+    for step in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == step), None)
+            if match is None:
+                if isinstance(step, str) and not out:
+                    out = step
+                elif isinstance(step, str) and step in {"int", "args"} | set(Gen.model_fields):
+                    out += f".{step}"
+                continue
+            out += f".{step}" if out else str(step)
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+            out += f"[{step}]"
+            node = node.value[step] if step < len(node.value) else None
+    return out
+
+
+def load_template(path: str | Path) -> Template:
+    """Read, parse and fully check one template file (structure and meaning)."""
+    path = Path(path)
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TemplateError(shown, "", f"cannot read: {exc.strerror}") from None
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise TemplateError(shown, "", f"invalid YAML: {problem}", mark.line + 1 if mark else None) from None
+    if not isinstance(data, dict):
+        raise TemplateError(shown, "", "a template must be a YAML mapping", 1)
+    try:
+        template = Template.model_validate({**data, "source": shown})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        raise TemplateError(shown, _format_loc(loc, root), msg, _line_of(root, loc)) from None
+    _check_semantics(template, root, shown)
+    return template
+
+
+def template_path(template_id_or_path: str) -> Path:
+    """Resolve ``receipt/thermal-basic`` (shipped) or a path to a YAML file."""
+    candidate = Path(template_id_or_path)
+    if candidate.suffix in {".yaml", ".yml"}:
+        return candidate
+    return TEMPLATE_DIR / f"{template_id_or_path}.yaml"
+
+
+def list_templates(directory: Path = TEMPLATE_DIR) -> list[Path]:
+    return sorted(directory.glob("*/*.yaml"))
+
+
+@cache
+def load_template_cached(template_id_or_path: str) -> Template:
+    return load_template(template_path(template_id_or_path))
+
+
+# --------------------------------------------------------------------------- meaning
+
+
+_FAKER_INFRA = {"seed", "seed_instance", "seed_locale", "add_provider", "get_providers", "provider", "set_formatter", "get_formatter", "set_arguments", "del_arguments", "get_arguments", "format", "parse"}
+
+
+@cache
+def faker_providers(locale: str) -> frozenset[str]:
+    """Public provider methods available for ``locale`` (the names a template may use)."""
+    fake = Faker(locale)
+    names = {
+        name
+        for provider in fake.providers
+        for name in dir(provider)
+        if not name.startswith("_") and callable(getattr(provider, name, None))
+    }
+    return frozenset(names - _FAKER_INFRA)
+
+
+class _Checker:
+    """Collects the first semantic error with its location."""
+
+    def __init__(self, template: Template, root: yaml.Node | None, file: str):
+        self.t, self.root, self.file = template, root, file
+
+    def fail(self, loc: tuple[Any, ...], message: str) -> None:
+        raise TemplateError(self.file, _format_loc(loc, self.root), message, _line_of(self.root, loc))
+
+    def run(self) -> None:
+        t = self.t
+        if not t.id.startswith(f"{t.doc_type}/"):
+            self.fail(("id",), f"id must start with the doc type, e.g. '{t.doc_type}/{t.id.split('/')[-1]}'")
+        for i, locale in enumerate(t.locales):
+            if locale not in AVAILABLE_LOCALES:
+                self.fail(("locales", i), f"unknown Faker locale {locale!r}")
+        for locale in t.currency:
+            if locale not in t.locales:
+                self.fail(("currency", locale), f"currency given for undeclared locale {locale!r}")
+        schema = DOC_TYPES[t.doc_type]
+        for key in t.fields:
+            if key not in schema:
+                self.fail(("fields", key), f"{key!r} is not a key of doc type {t.doc_type} (keys: {', '.join(schema)})")
+            if key in t.vars:
+                self.fail(("vars", key), f"{key!r} is declared both as a var and as a field")
+        if t.items:
+            for col in t.items.columns:
+                if col not in LINE_ITEM_COLUMNS:
+                    self.fail(("items", "columns", col), f"unknown line-item column {col!r} (columns: {', '.join(LINE_ITEM_COLUMNS)})")
+        self._check_generators()
+        self._check_blocks(t.blocks, ("blocks",))
+        self._check_augment()
+
+    def _gens(self) -> list[tuple[tuple[Any, ...], Gen]]:
+        out = [(("vars", k), g) for k, g in self.t.vars.items()]
+        out += [(("fields", k), g) for k, g in self.t.fields.items()]
+        if self.t.items:
+            out += [(("items", "columns", k), g) for k, g in self.t.items.columns.items()]
+        return out
+
+    def _check_generators(self) -> None:
+        t = self.t
+        top_names = set(t.vars) | set(t.fields) | {"items", "currency"}
+        item_cols = set(t.items.columns) if t.items else set()
+        graph: dict[str, set[str]] = {}
+        row_graph: dict[str, set[str]] = {}
+        for loc, gen in self._gens():
+            in_row = loc[0] == "items"
+            if gen.kind == "faker":
+                for locale in t.locales:
+                    if gen.faker not in faker_providers(locale):
+                        self.fail((*loc, "faker"), f"unknown Faker provider {gen.faker!r} for locale {locale}")
+            if gen.kind != "expr":
+                (row_graph if in_row else graph)[loc[-1]] = set()
+                continue
+            try:
+                expr = parse(gen.expr)
+            except ExprError as exc:
+                self.fail((*loc, "expr"), str(exc))
+            allowed = top_names | (item_cols if in_row else set())
+            for name in sorted(expr.names):
+                if name not in allowed:
+                    self.fail((*loc, "expr"), f"unknown name {name!r} in {gen.expr!r}")
+            for table, col in sorted(expr.columns):
+                if table != "items" or col not in item_cols:
+                    self.fail((*loc, "expr"), f"unknown column {table}.{col} in {gen.expr!r}")
+            if in_row:
+                row_graph[loc[-1]] = expr.names & item_cols
+                # a row may use top-level vars; record them as dependencies of the item table
+                graph.setdefault("items", set()).update(expr.names - item_cols)
+            else:
+                graph[loc[-1]] = set(expr.names)
+        if t.items:
+            graph.setdefault("items", set())
+        for g, where in ((graph, ("fields",)), (row_graph, ("items", "columns"))):
+            try:
+                list(graphlib.TopologicalSorter(g).static_order())
+            except graphlib.CycleError as exc:
+                cycle = exc.args[1]
+                first = cycle[0]
+                loc = where + (first,) if first in (t.fields if where == ("fields",) else item_cols) else ("vars", first)
+                self.fail(loc, f"cyclic dependency: {' -> '.join(cycle)}")
+
+    def _check_blocks(self, blocks: list[Any], loc: tuple[Any, ...]) -> None:
+        fields = self.t.fields
+        item_cols = set(self.t.items.columns) if self.t.items else set()
+        for i, block in enumerate(blocks):
+            here = (*loc, i)
+            field = getattr(block, "field", None)
+            if field is not None and field not in fields:
+                self.fail((*here, "field"), f"block uses field {field!r}, which the template does not declare under fields")
+            if isinstance(block, CheckboxBlock) and fields[block.field].choice is None:
+                self.fail((*here, "field"), f"checkboxes need a field with a choice generator; {block.field!r} has none")
+            if isinstance(block, TableBlock):
+                if not self.t.items:
+                    self.fail(here, "a table block needs items")
+                for j, col in enumerate(block.columns):
+                    if col.key not in item_cols:
+                        self.fail((*here, "columns", j, "key"), f"table column {col.key!r} is not an item column")
+            if isinstance(block, ColumnsBlock):
+                for j, child in enumerate(block.children):
+                    self._check_blocks(child, (*here, "children", j))
+            if isinstance(block, BoxBlock):
+                self._check_blocks(block.children, (*here, "children"))
+
+    def _check_augment(self) -> None:
+        from datagen.augment import AUGMENTATIONS
+
+        for name, params in self.t.augment.items():
+            if name not in AUGMENTATIONS:
+                self.fail(("augment", name), f"unknown augmentation {name!r} (known: {', '.join(AUGMENTATIONS)})")
+            try:
+                AUGMENTATIONS[name].model_validate(params)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                self.fail(("augment", name, *err["loc"]), err["msg"].removeprefix("Value error, "))
+
+
+def _check_semantics(template: Template, root: yaml.Node | None, file: str) -> None:
+    _Checker(template, root, file).run()
