@@ -7,11 +7,13 @@ JPEG-compressed and faded. Each augmentation here degrades the raster the way on
 output depends only on its parameters and the seed.
 
 The boxes are the renderer's line-height word boxes ``[x0, y0, x1, y1]`` in continuous pixel
-coordinates (pixel ``i`` covers ``[i, i + 1)``, which is also how Pillow's transforms sample). Photometric
-augmentations leave them alone. The geometric ones (``rotate``, ``perspective``) map the four corners
-of every box through the very transform used for the pixels and take the axis-aligned bounding box of
-the result: both transforms keep straight lines straight, so that box encloses the whole transformed
-word box and therefore its ink, at the price of being looser than the original for rotated text.
+coordinates (pixel ``i`` covers ``[i, i + 1)``, which is also how Pillow's transforms sample). Inside the
+pipeline each box travels as its four corners. Photometric augmentations leave them alone; the geometric
+ones (``rotate``, ``perspective``) push the corners through the very transform used for the pixels.
+Only at the end does each quad become the axis-aligned bounding box of its corners: both transforms keep
+straight lines straight, so that box encloses the whole transformed word box and therefore its ink, and
+taking it once (not after every step) keeps a rotation followed by a perspective warp from compounding
+the looseness that an axis-aligned box around rotated text always has.
 
 All randomness comes from the ``numpy.random.Generator`` passed in, and every pixel operation is a
 deterministic Pillow or numpy routine, so the same inputs and seed give byte-identical images.
@@ -32,9 +34,9 @@ Fill = int | tuple[int, ...]
 Result = tuple[Image.Image, np.ndarray]
 
 
-def _range(lowest: float, highest: float) -> Any:
-    """A ``[lo, hi]`` parameter type: ordered, and inside ``[lowest, highest]`` so a typo in a template
-    (quality 850, a 30-degree "small" rotation) fails at load time instead of producing garbage pages."""
+def _within(lowest: float, highest: float) -> AfterValidator:
+    """Validator for a ``[lo, hi]`` parameter: ordered, and inside ``[lowest, highest]`` so that a typo in
+    a template (quality 850, a 30-degree "small" rotation) fails at load time, not as garbage pages."""
 
     def check(value: Range) -> Range:
         lo, hi = value
@@ -44,7 +46,7 @@ def _range(lowest: float, highest: float) -> Any:
             raise ValueError(f"range [{lo}, {hi}] is outside [{lowest}, {highest}]")
         return value
 
-    return Annotated[Range, AfterValidator(check)]
+    return AfterValidator(check)
 
 
 class AugParams(BaseModel):
@@ -56,36 +58,36 @@ class AugParams(BaseModel):
 
 
 class RotateParams(AugParams):
-    degrees: _range(-20.0, 20.0) = (-3.0, 3.0)
+    degrees: Annotated[Range, _within(-20.0, 20.0)] = (-3.0, 3.0)
 
 
 class PerspectiveParams(AugParams):
-    strength: _range(0.0, 0.25) = (0.0, 0.04)
+    strength: Annotated[Range, _within(0.0, 0.25)] = (0.0, 0.04)
 
 
 class BlurParams(AugParams):
-    radius: _range(0.0, 10.0) = (0.3, 1.2)
+    radius: Annotated[Range, _within(0.0, 10.0)] = (0.3, 1.2)
 
 
 class NoiseParams(AugParams):
-    sigma: _range(0.0, 32.0) = (2.0, 10.0)
+    sigma: Annotated[Range, _within(0.0, 32.0)] = (2.0, 10.0)
 
 
 class JpegParams(AugParams):
-    quality: _range(1.0, 100.0) = (30.0, 85.0)
+    quality: Annotated[Range, _within(1.0, 100.0)] = (30.0, 85.0)
 
 
 class BrightnessContrastParams(AugParams):
-    brightness: _range(0.0, 3.0) = (0.85, 1.15)
-    contrast: _range(0.0, 3.0) = (0.8, 1.2)
+    brightness: Annotated[Range, _within(0.0, 3.0)] = (0.85, 1.15)
+    contrast: Annotated[Range, _within(0.0, 3.0)] = (0.8, 1.2)
 
 
 class PaperTextureParams(AugParams):
-    strength: _range(0.0, 1.0) = (0.02, 0.08)
+    strength: Annotated[Range, _within(0.0, 1.0)] = (0.02, 0.08)
 
 
 class InkFadeParams(AugParams):
-    strength: _range(0.0, 1.0) = (0.1, 0.5)
+    strength: Annotated[Range, _within(0.0, 1.0)] = (0.1, 0.5)
 
 
 def _uniform(rng: np.random.Generator, bounds: Range) -> float:
@@ -101,15 +103,16 @@ def _paper_colour(image: Image.Image) -> Fill:
     return int(median) if median.ndim == 0 else tuple(int(v) for v in median)
 
 
-def _map_boxes(boxes: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Push the four corners of each box through the 3x3 homogeneous ``matrix`` (input -> output
-    pixels) and return their axis-aligned bounding boxes."""
+def _corners(boxes: np.ndarray) -> np.ndarray:
+    """(N, 4) boxes -> (N, 4, 2) corners, clockwise from the top-left."""
     x0, y0, x1, y1 = boxes.T
-    corners = np.stack([np.stack([x0, y0]), np.stack([x1, y0]), np.stack([x1, y1]), np.stack([x0, y1])])
-    homogeneous = np.concatenate([corners, np.ones((4, 1, len(boxes)))], axis=1)  # (4 corners, 3, N)
-    mapped = np.einsum("ij,kjn->kin", matrix, homogeneous)
-    xy = mapped[:, :2] / mapped[:, 2:]
-    return np.column_stack([xy[:, 0].min(0), xy[:, 1].min(0), xy[:, 0].max(0), xy[:, 1].max(0)])
+    return np.stack([np.stack(corner, axis=-1) for corner in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))], axis=1)
+
+
+def _project(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Map (..., 2) points through the 3x3 homogeneous ``matrix`` (input -> output pixels)."""
+    mapped = points @ matrix[:, :2].T + matrix[:, 2]
+    return mapped[..., :2] / mapped[..., 2:]
 
 
 def _smooth_field(rng: np.random.Generator, size: tuple[int, int], low: float, high: float) -> Image.Image:
@@ -126,10 +129,10 @@ def _as_mode(field: Image.Image, mode: str) -> Image.Image:
     return field if mode == "L" else Image.merge(mode, [field] * len(mode))
 
 
-def rotate(image: Image.Image, boxes: np.ndarray, params: RotateParams, rng: np.random.Generator) -> Result:
+def rotate(image: Image.Image, corners: np.ndarray, params: RotateParams, rng: np.random.Generator) -> Result:
     """Rotate about the centre, growing the canvas so no corner of the page is cut off (a skewed scan
     keeps the whole page). The affine matrix is built here rather than via ``Image.rotate`` so that the
-    boxes go through exactly the matrix the pixels do."""
+    box corners go through exactly the matrix the pixels do."""
     theta = np.deg2rad(_uniform(rng, params.degrees))
     w, h = image.size
     cos, sin = np.cos(theta), np.sin(theta)
@@ -148,10 +151,10 @@ def rotate(image: Image.Image, boxes: np.ndarray, params: RotateParams, rng: np.
         resample=Image.Resampling.BILINEAR,
         fillcolor=_paper_colour(image),
     )
-    return out, _map_boxes(boxes, forward)
+    return out, _project(corners, forward)
 
 
-def perspective(image: Image.Image, boxes: np.ndarray, params: PerspectiveParams, rng: np.random.Generator) -> Result:
+def perspective(image: Image.Image, corners: np.ndarray, params: PerspectiveParams, rng: np.random.Generator) -> Result:
     """A slightly off-axis photo of the page: each page corner moves inward by a random amount of up to
     ``strength * width`` in x and in y, keeping the output size. Moving corners only inward keeps every
     word on the canvas, so no box is lost; the exposed border is filled with the paper colour."""
@@ -175,15 +178,15 @@ def perspective(image: Image.Image, boxes: np.ndarray, params: PerspectiveParams
         fillcolor=_paper_colour(image),
     )
     backward = np.append(coeffs, 1.0).reshape(3, 3)
-    return out, _map_boxes(boxes, np.linalg.inv(backward))
+    return out, _project(corners, np.linalg.inv(backward))
 
 
-def blur(image: Image.Image, boxes: np.ndarray, params: BlurParams, rng: np.random.Generator) -> Result:
+def blur(image: Image.Image, corners: np.ndarray, params: BlurParams, rng: np.random.Generator) -> Result:
     """Defocus or a cheap scanner: Gaussian blur of a random radius."""
-    return image.filter(ImageFilter.GaussianBlur(_uniform(rng, params.radius))), boxes
+    return image.filter(ImageFilter.GaussianBlur(_uniform(rng, params.radius))), corners
 
 
-def noise(image: Image.Image, boxes: np.ndarray, params: NoiseParams, rng: np.random.Generator) -> Result:
+def noise(image: Image.Image, corners: np.ndarray, params: NoiseParams, rng: np.random.Generator) -> Result:
     """Sensor noise: zero-mean Gaussian of a random sigma added to every pixel.
 
     Drawing a float Gaussian per pixel and channel dominated the cost of a whole page, so instead a pool
@@ -197,52 +200,53 @@ def noise(image: Image.Image, boxes: np.ndarray, params: NoiseParams, rng: np.ra
     pool = np.clip(np.rint(128 + sigma * rng.standard_normal(65536)), 0, 255).astype(np.uint8)
     w, h = image.size
     offsets = Image.fromarray(pool[rng.integers(0, 65536, size=(h, w), dtype=np.uint16)], "L")
-    return ImageChops.add(image, _as_mode(offsets, image.mode), 1.0, -128), boxes
+    return ImageChops.add(image, _as_mode(offsets, image.mode), 1.0, -128), corners
 
 
-def jpeg(image: Image.Image, boxes: np.ndarray, params: JpegParams, rng: np.random.Generator) -> Result:
+def jpeg(image: Image.Image, corners: np.ndarray, params: JpegParams, rng: np.random.Generator) -> Result:
     """Compression artefacts (ringing around glyphs, 8x8 blocks) from a round trip through an in-memory
     JPEG at a random quality, as for documents that were emailed or uploaded as photos."""
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=round(_uniform(rng, params.quality)))
     buffer.seek(0)
     with Image.open(buffer) as decoded:
-        return decoded.convert(image.mode), boxes
+        return decoded.convert(image.mode), corners
 
 
 def brightness_contrast(
-    image: Image.Image, boxes: np.ndarray, params: BrightnessContrastParams, rng: np.random.Generator
+    image: Image.Image, corners: np.ndarray, params: BrightnessContrastParams, rng: np.random.Generator
 ) -> Result:
     """Exposure and scanner gamma differences: random brightness, then random contrast."""
     brightness, contrast = _uniform(rng, params.brightness), _uniform(rng, params.contrast)
     out = ImageEnhance.Brightness(image).enhance(brightness)
-    return ImageEnhance.Contrast(out).enhance(contrast), boxes
+    return ImageEnhance.Contrast(out).enhance(contrast), corners
 
 
 def paper_texture(
-    image: Image.Image, boxes: np.ndarray, params: PaperTextureParams, rng: np.random.Generator
+    image: Image.Image, corners: np.ndarray, params: PaperTextureParams, rng: np.random.Generator
 ) -> Result:
     """Uneven paper: multiply by a smooth field that darkens by up to ``strength`` in places. Multiplying
     (rather than adding) keeps black ink black while tinting the paper, as real paper does."""
     strength = _uniform(rng, params.strength)
     field = _smooth_field(rng, image.size, 1.0 - strength, 1.0)
-    return ImageChops.multiply(image, _as_mode(field, image.mode)), boxes
+    return ImageChops.multiply(image, _as_mode(field, image.mode)), corners
 
 
-def ink_fade(image: Image.Image, boxes: np.ndarray, params: InkFadeParams, rng: np.random.Generator) -> Result:
+def ink_fade(image: Image.Image, corners: np.ndarray, params: InkFadeParams, rng: np.random.Generator) -> Result:
     """A fading thermal print: ink density (distance from white) is scaled down by a factor that varies
     smoothly over the page between ``1 - strength`` and ``1 - strength / 2``, so dark text turns patchy
     grey while white paper stays white."""
     strength = _uniform(rng, params.strength)
     keep = _smooth_field(rng, image.size, 1.0 - strength, 1.0 - strength / 2)
     density = ImageChops.multiply(ImageChops.invert(image), _as_mode(keep, image.mode))
-    return ImageChops.invert(density), boxes
+    return ImageChops.invert(density), corners
 
 
 Augmentation = Callable[[Image.Image, np.ndarray, Any, np.random.Generator], Result]
 
 # Canonical order = physical order: what happens to the printed page, then its capture, then the
-# sensor, then the file format. ``augment`` always runs them in this order.
+# sensor, then the file format. ``augment`` always runs them in this order. ink_fade comes first because
+# it measures ink density from pure white, which holds only for the clean render.
 _PIPELINE: dict[str, tuple[type[AugParams], Augmentation]] = {
     "ink_fade": (InkFadeParams, ink_fade),
     "paper_texture": (PaperTextureParams, paper_texture),
@@ -272,12 +276,13 @@ def augment(
     unknown = set(spec) - set(_PIPELINE)
     if unknown:
         raise ValueError(f"unknown augmentation(s) {sorted(unknown)} (known: {', '.join(_PIPELINE)})")
-    out = np.array(boxes, dtype=float).reshape(-1, 4)
+    corners = _corners(np.asarray(boxes, dtype=float).reshape(-1, 4))
     for name, (model, apply) in _PIPELINE.items():
         if name not in spec:
             continue
         params = model.model_validate(spec[name])
         if rng.random() < params.p:
-            image, out = apply(image, out, params, rng)
+            image, corners = apply(image, corners, params, rng)
     w, h = image.size
+    out = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
     return image, np.clip(out, 0.0, [w, h, w, h])

@@ -33,7 +33,7 @@ _GRAMMAR = r"""
      | "(" sum ")"
 ADDOP: "+" | "-"
 MULOP: "*" | "/"
-NAME: /[a-z_][a-z0-9_]*/
+NAME: /[a-z][a-z0-9_]*/
 NUMBER: /\d+(\.\d+)?/
 %import common.WS
 %ignore WS
@@ -136,9 +136,7 @@ class Expression:
             fname = str(kids[0])
             args = [self._compile(k) for k in kids[1:] if k is not None]
             if fname not in FUNCTIONS:
-                raise ExprError(
-                    f"unknown function {fname!r} in {self.source!r} (known: {', '.join(sorted(FUNCTIONS))})"
-                )
+                raise ExprError(f"unknown function {fname!r} in {self.source!r} (known: {', '.join(sorted(FUNCTIONS))})")
             lo, hi, impl = FUNCTIONS[fname]
             if not lo <= len(args) <= hi:
                 raise ExprError(f"{fname}() takes {lo}..{hi} arguments in {self.source!r}")

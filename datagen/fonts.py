@@ -8,7 +8,7 @@ the PDF agree by construction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -37,11 +37,20 @@ class Font:
     ascent: float  # above the baseline, in em (hhea)
     descent: float  # below the baseline, positive, in em (hhea)
 
+    em_cache: dict[str, float] = field(default_factory=dict, repr=False)
+
     def width(self, text: str, size: float) -> float:
-        """Advance width of ``text`` at ``size`` points (no kerning: renderers draw word by word)."""
-        adv = self.advances
-        miss = self.missing_advance
-        return sum(adv.get(c, miss) for c in text) * size
+        """Advance width of ``text`` at ``size`` points (no kerning: renderers draw word by word).
+
+        Words repeat across documents (labels, common values), so em widths are memoized per font.
+        """
+        em = self.em_cache.get(text)
+        if em is None:
+            adv, miss = self.advances, self.missing_advance
+            em = sum(adv.get(c, miss) for c in text)
+            if len(self.em_cache) < 200_000:
+                self.em_cache[text] = em
+        return em * size
 
     def covers(self, text: str) -> bool:
         return all(c in self.advances or c.isspace() for c in text)
@@ -61,9 +70,7 @@ def get_font(family: str, bold: bool = False) -> Font:
     upem = tt["head"].unitsPerEm
     hmtx = tt["hmtx"]
     advances = {
-        chr(code): hmtx[glyph][0] / upem
-        for code, glyph in tt.getBestCmap().items()
-        if glyph != ".notdef" and glyph in hmtx.metrics
+        chr(code): hmtx[glyph][0] / upem for code, glyph in tt.getBestCmap().items() if glyph != ".notdef" and glyph in hmtx.metrics
     }
     hhea = tt["hhea"]
     return Font(

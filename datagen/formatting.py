@@ -7,6 +7,7 @@ runs for every value of every document, and re-parsing would dominate the genera
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from decimal import Decimal
 from functools import cache
@@ -36,11 +37,18 @@ class Formatter:
         self._grouped = parse_pattern(f"#,##0{frac}")
         self._plain = parse_pattern(f"0{frac}")
         self._currency = self.locale.currency_formats["standard"]
-        self._percent = parse_pattern("#,##0.##%")
+        # the locale's percent pattern (spacing, sign position) with up to two decimals: 5,5 %
+        self._percent = copy.copy(self.locale.percent_formats[None])
+        self._percent.frac_prec = (0, 2)
         self._number = parse_pattern("#,##0.##")
         self.symbol = get_currency_symbol(currency, locale=self.locale)
 
-    def money(self, value: Decimal, style: str) -> str:
+        symbols = self.locale.number_symbols["latn"]
+        self._translate = str.maketrans({",": symbols["group"], ".": symbols["decimal"]})
+        self._minus = symbols["minusSign"]
+        self._fast = self._fast_path_agrees()
+
+    def _babel_money(self, value: Decimal, style: str) -> str:
         if style == "symbol":
             return self._currency.apply(value, self.locale, currency=self.currency, currency_digits=True)
         if style == "code":
@@ -48,6 +56,25 @@ class Formatter:
         if style == "nogroup":
             return self._plain.apply(value, self.locale)
         return self._grouped.apply(value, self.locale)
+
+    def _fast_money(self, value: Decimal, style: str) -> str:
+        """Python's own formatting with the locale's symbols: ~20x faster than a Babel pattern."""
+        grouped = style != "nogroup"
+        body = format(abs(value), f"{',' if grouped else ''}.{self.places}f").translate(self._translate)
+        if style == "symbol":
+            pos, neg = self._currency.prefix, self._currency.suffix
+            i = 1 if value < 0 else 0
+            return f"{pos[i]}{body}{neg[i]}".replace("¤", self.symbol)
+        sign = self._minus if value < 0 else ""
+        return f"{self.currency} {sign}{body}" if style == "code" else f"{sign}{body}"
+
+    def _fast_path_agrees(self) -> bool:
+        """Use the fast path only where it prints exactly what Babel prints (grouping rules differ)."""
+        probes = [Decimal(v) for v in ("0", "0.5", "7.25", "999.99", "1234.5", "12345.67", "1234567.89", "-3.2", "-1234.5")]
+        return all(self._fast_money(v, st) == self._babel_money(v, st) for v in probes for st in ("plain", "symbol", "code", "nogroup"))
+
+    def money(self, value: Decimal, style: str) -> str:
+        return self._fast_money(value, style) if self._fast else self._babel_money(value, style)
 
     def date(self, value: dt.date, pattern: str) -> str:
         return format_date(value, format=pattern, locale=self.locale)

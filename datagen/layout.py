@@ -153,12 +153,16 @@ class _Engine:
         return y
 
     def _emit_line(self, line: list[tuple[str, _Run, float]], width: float, x0: float, x1: float, y: float, align: str) -> float:
-        size = max(r.size for _, r, _ in line)
-        asc = max(r.font.ascent * r.size for _, r, _ in line)
-        desc = max(r.font.descent * r.size for _, r, _ in line)
+        size = asc = desc = 0.0
+        for _, run, _ in line:  # one pass: this is the hottest loop of layout-only generation
+            size = max(size, run.size)
+            asc = max(asc, run.font.ascent * run.size)
+            desc = max(desc, run.font.descent * run.size)
         jit = self.st.jitter
-        baseline = y + asc + (self.rng.uniform(-jit, jit) if jit else 0.0)
-        self.check(baseline + desc)
+        uniform = self.rng.uniform
+        baseline = y + asc + (uniform(-jit, jit) if jit else 0.0)
+        if baseline + desc > self.limit:
+            raise Overflow
         if align == "right":
             x = x1 - width
         elif align == "center":
@@ -167,25 +171,29 @@ class _Engine:
             x = x0
         line_id = self.next_line
         self.next_line += 1
+        ink = self.st.ink
+        append = self.out.words.append
         for token, run, w in line:
-            dx = self.rng.uniform(-jit, jit) * 0.3 if jit else 0.0
-            self.out.words.append(
+            font, rsize = run.font, run.size
+            dx = uniform(-jit, jit) * 0.3 if jit else 0.0
+            left = x + dx
+            append(
                 Word(
                     token,
-                    x + dx,
-                    baseline - run.font.ascent * run.size,
-                    x + dx + w,
-                    baseline + run.font.descent * run.size,
+                    left,
+                    baseline - font.ascent * rsize,
+                    left + w,
+                    baseline + font.descent * rsize,
                     baseline,
-                    run.font,
-                    run.size,
-                    self.st.ink,
+                    font,
+                    rsize,
+                    ink,
                     line_id,
                     run.field,
                     run.item,
                 )
             )
-            x += w + run.font.width(" ", run.size)
+            x += w + font.width(" ", rsize)
         return y + (asc + desc) + size * self.st.line_gap
 
     def value_run(self, key: str, font: Font, size: float) -> _Run | None:
@@ -355,7 +363,9 @@ class _Engine:
         tsize = size * 0.38
         start = len(self.out.words)
         tw = font.width(initials, tsize)
-        self.place([_Run(initials, font, tsize)], lx + (width - tw) / 2, lx + width, y + (size - tsize * (font.ascent + font.descent)) / 2, "left")
+        self.place(
+            [_Run(initials, font, tsize)], lx + (width - tw) / 2, lx + width, y + (size - tsize * (font.ascent + font.descent)) / 2, "left"
+        )
         for w in self.out.words[start:]:
             w.color = self.st.paper
         y_end = y + size + self.st.size * 0.5
@@ -446,7 +456,13 @@ class _Engine:
         pad = b.padding_pt
         inner_y = y + pad
         if b.title is not None:
-            inner_y = self.place([_Run(_pick_label(b.title, self.doc.lang, self.rng, ""), self.font(True), self.st.size)], x0 + pad, x1 - pad, inner_y, "left")
+            inner_y = self.place(
+                [_Run(_pick_label(b.title, self.doc.lang, self.rng, ""), self.font(True), self.st.size)],
+                x0 + pad,
+                x1 - pad,
+                inner_y,
+                "left",
+            )
         bottom = self.blocks(b.children, x0 + pad, x1 - pad, inner_y) + pad
         self.check(bottom)
         self.out.shapes.append(Shape("rect", (x0, y, x1, bottom), self.st.ink, 0.8))

@@ -39,7 +39,9 @@ def make_layout(template: Template, seed: int, locale: str | None = None) -> tup
             return doc, layout_document(doc)
         except Overflow:
             if not doc.items:
-                raise DatagenError(f"{template.source or template.id}: seed {seed}: content does not fit the page even without line items") from None
+                raise DatagenError(
+                    f"{template.source or template.id}: seed {seed}: content does not fit the page even without line items"
+                ) from None
             cap = len(doc.items) - 1
 
 

@@ -46,7 +46,10 @@ def build_record(doc: Document, layout: Layout, boxes: np.ndarray, image_size: t
         [max(0, math.floor(x0)), max(0, math.floor(y0)), min(width, math.ceil(x1)), min(height, math.ceil(y1))]
         for x0, y0, x1, y1 in boxes.tolist()
     ]
-    norm = [[round(b[0] * 1000 / width), round(b[1] * 1000 / height), round(b[2] * 1000 / width), round(b[3] * 1000 / height)] for b in abs_boxes]
+    norm = [
+        [round(b[0] * 1000 / width), round(b[1] * 1000 / height), round(b[2] * 1000 / width), round(b[3] * 1000 / height)]
+        for b in abs_boxes
+    ]
     return {
         "id": f"{doc.template.id}:{doc.seed}",
         "doc_type": doc.template.doc_type,

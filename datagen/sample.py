@@ -1,7 +1,8 @@
 """Sample one document from a template: typed values, their printed strings, and the style.
 
-Randomness comes from one ``random.Random`` seeded by (template id, seed) and one Faker instance per
-locale reseeded from it, so a document is a pure function of (template, seed, generator version).
+Randomness comes from one ``random.Random`` seeded by (template id, seed); Faker values come from
+a pool whose entries are pure functions of their index (see ``FakerPool``), so a document is a pure
+function of (template, seed, generator version).
 Generators run in declaration order; expressions run afterwards in dependency order and consume no
 randomness, so the order of expression evaluation never changes the data.
 """
@@ -58,6 +59,7 @@ class Document:
     currency: str
     values: dict[str, str | None]  # printed text per declared field; None = absent (not printed)
     items: list[dict[str, str]]  # printed text per line-item column
+    typed: dict[str, Any]  # the typed values (Decimal, date, int, str) of vars, fields and items
     style: DocStyle
     rng: random.Random  # continues into the layout, for its per-block choices
 
@@ -72,10 +74,40 @@ def derive_seed(*parts: object) -> int:
     return int.from_bytes(digest, "big")
 
 
+# Faker values are drawn from a memoized pool of this many entries per (locale, provider, args).
+# Entry i is a pure function of (locale, provider, args, i), so pooling keeps determinism while a
+# large build calls Faker at most FAKER_POOL_SIZE times per provider instead of once per value
+# (Faker costs 20-100 us a call; a document needs dozens of values).
+FAKER_POOL_SIZE = 8192
+
+
+class FakerPool:
+    """One Faker instance per locale plus the memo of its pooled values."""
+
+    def __init__(self, locale: str):
+        self.locale = locale
+        self.fake = Faker(locale)  # building a Faker costs milliseconds: one per locale
+        self.memo: dict[tuple[str, str], dict[int, Any]] = {}
+
+    def draw(self, gen: Gen, rng: random.Random) -> Any:
+        args_key = _args_key(gen)
+        table = self.memo.setdefault((gen.faker, args_key), {})
+        index = rng.randrange(FAKER_POOL_SIZE)
+        value = table.get(index)
+        if value is None:
+            self.fake.seed_instance(derive_seed(self.locale, gen.faker, args_key, index))
+            value = table[index] = getattr(self.fake, gen.faker)(**gen.args)
+        return value
+
+
 @cache
-def _faker(locale: str) -> Faker:
-    # One instance per locale, reseeded per document: building a Faker costs milliseconds.
-    return Faker(locale)
+def _args_key(gen: Gen) -> str:
+    return repr(sorted(gen.args.items()))
+
+
+@cache
+def faker_pool(locale: str) -> FakerPool:
+    return FakerPool(locale)
 
 
 @cache
@@ -104,10 +136,10 @@ def _uniform(rng: random.Random, bounds: tuple[float, float]) -> float:
     return rng.uniform(bounds[0], bounds[1])
 
 
-def _draw(gen: Gen, rng: random.Random, fake: Faker, places: int) -> Any:
+def _draw(gen: Gen, rng: random.Random, fake: FakerPool, places: int) -> Any:
     """Run a non-expression generator."""
     if gen.faker is not None:
-        return getattr(fake, gen.faker)(**gen.args)
+        return fake.draw(gen, rng)
     if gen.choice is not None:
         value = rng.choices(gen.choice, weights=gen.weights)[0] if gen.weights else rng.choice(gen.choice)
         return Decimal(repr(value)) if isinstance(value, float) else value
@@ -162,8 +194,7 @@ def sample_document(template: Template, seed: int, locale: str | None = None, it
         raise DatagenError(f"template {template.id} does not support locale {locale!r} (supports: {', '.join(template.locales)})")
     currency = template.currency.get(locale) or default_currency(locale)
     fmt = formatter(locale, currency)
-    fake = _faker(locale)
-    fake.seed_instance(rng.getrandbits(64))
+    fake = faker_pool(locale)
     item_rng = random.Random(rng.getrandbits(64))
 
     env: dict[str, Any] = {"currency": currency, "__money_places__": fmt.places}
@@ -194,10 +225,11 @@ def sample_document(template: Template, seed: int, locale: str | None = None, it
         cols = template.items.columns
         for row in env.get("items", []):
             items.append({k: fmt.format(row[k], cols[k].format, style.money, style.date) for k in cols})
-    return Document(template, seed, locale, currency, values, items, style, rng)
+    typed = {k: v for k, v in env.items() if not k.startswith("__")}
+    return Document(template, seed, locale, currency, values, items, typed, style, rng)
 
 
-def _sample_items(template: Template, rng: random.Random, fake: Faker, env: dict[str, Any], cap: int | None) -> list[dict[str, Any]]:
+def _sample_items(template: Template, rng: random.Random, fake: FakerPool, env: dict[str, Any], cap: int | None) -> list[dict[str, Any]]:
     items = template.items
     lo, hi = items.count
     n = rng.randint(lo, hi)

@@ -13,12 +13,12 @@ from __future__ import annotations
 import graphlib
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import yaml
 from faker import Faker
 from faker.config import AVAILABLE_LOCALES
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from datagen.doctypes import DOC_TYPES, LINE_ITEM_COLUMNS
 from datagen.errors import TemplateError
@@ -27,24 +27,26 @@ from datagen.fonts import FAMILIES
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
-Range = tuple[float, float]
+
+def _check_range(value: tuple[float, float]) -> tuple[float, float]:
+    if value[0] > value[1]:
+        raise ValueError(f"range [{value[0]}, {value[1]}] has low > high")
+    return value
+
+
+Range = Annotated[tuple[float, float], AfterValidator(_check_range)]
+IntRange = Annotated[tuple[int, int], AfterValidator(_check_range)]
 Family = Literal[tuple(FAMILIES)]  # type: ignore[valid-type]
 Align = Literal["left", "center", "right"]
 Case = Literal["as_is", "upper", "title"]
 ValueFormat = Literal["money", "percent", "number", "int", "date", "text"]
 MoneyStyle = Literal["plain", "symbol", "code", "nogroup"]
 # Label variants: a list, or a mapping from language ("en", "de", ...) to a list; "en" is the fallback.
-Labels = Union[list[str], dict[str, list[str]]]
+Labels = list[str] | dict[str, list[str]]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-def _check_range(value: Range) -> Range:
-    if value[0] > value[1]:
-        raise ValueError(f"range [{value[0]}, {value[1]}] has low > high")
-    return value
 
 
 class Gen(Strict):
@@ -54,16 +56,18 @@ class Gen(Strict):
     args: dict[str, Any] = {}
     choice: list[str | int | float] | None = None  # floats become exact Decimals
     weights: list[float] | None = None
-    int_: tuple[int, int] | None = Field(None, alias="int")
+    int_: IntRange | None = Field(None, alias="int")
     money: Range | None = None
     decimal: Range | None = None
     places: int = 2
-    date: tuple[int, int] | None = None  # days relative to datagen.sample.REFERENCE_DATE
+    date: IntRange | None = None  # days relative to datagen.sample.REFERENCE_DATE
     expr: str | None = None
     format: ValueFormat | None = None  # inferred from the value's type when omitted
     case: list[Case] = ["as_is"]
     absent: float = Field(0.0, ge=0.0, le=1.0)  # probability that the value is not printed
     labels: Labels | None = None  # default label variants for pair/input blocks
+
+    __hash__ = object.__hash__  # identity: generators key per-generator memos (Faker pools)
 
     @model_validator(mode="after")
     def _one_kind(self) -> Gen:
@@ -73,9 +77,6 @@ class Gen(Strict):
             raise ValueError(f"give exactly one of faker, choice, int, money, decimal, date, expr (got {names})")
         if self.weights is not None and (self.choice is None or len(self.weights) != len(self.choice)):
             raise ValueError("weights needs a choice list of the same length")
-        for rng in (self.money, self.decimal, self.int_, self.date):
-            if rng is not None:
-                _check_range(rng)
         return self
 
     @property
@@ -84,14 +85,14 @@ class Gen(Strict):
 
 
 class Items(Strict):
-    count: tuple[int, int]
+    count: IntRange
     columns: dict[str, Gen]
 
     @field_validator("count")
     @classmethod
     def _count(cls, v: tuple[int, int]) -> tuple[int, int]:
-        if v[0] < 0 or v[0] > v[1]:
-            raise ValueError("count must be [low, high] with 0 <= low <= high")
+        if v[0] < 0:
+            raise ValueError("count must be [low, high] with 0 <= low")
         return v
 
 
@@ -236,19 +237,17 @@ class BoxBlock(BlockBase):
 
 
 Block = Annotated[
-    Union[
-        TextBlock,
-        PairBlock,
-        TableBlock,
-        RuleBlock,
-        SpacerBlock,
-        LogoBlock,
-        BarcodeBlock,
-        InputBlock,
-        CheckboxBlock,
-        ColumnsBlock,
-        BoxBlock,
-    ],
+    TextBlock
+    | PairBlock
+    | TableBlock
+    | RuleBlock
+    | SpacerBlock
+    | LogoBlock
+    | BarcodeBlock
+    | InputBlock
+    | CheckboxBlock
+    | ColumnsBlock
+    | BoxBlock,
     Field(discriminator="type"),
 ]
 ColumnsBlock.model_rebuild()
@@ -281,22 +280,20 @@ def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     """Follow a pydantic error location through the YAML node tree; return the 1-based line.
 
     Locations contain extra steps (union tags, ``function-after``) that are not in the document:
-    they are skipped, so the deepest node that exists gives the line.
+    they are skipped, so the deepest node that exists gives the line (a mapping entry's key line).
     """
-    node, line = root, None
+    if root is None:
+        return None
+    node, line = root, root.start_mark.line + 1
     for step in loc:
-        if node is None:
-            break
-        line = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if k.value == step), None)
+            pair = next(((k, v) for k, v in node.value if k.value == step), None)
+            if pair is not None:
+                line, node = pair[0].start_mark.line + 1, pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-            match = node.value[step]
-        else:
-            match = None
-        if match is not None:
-            node = match
-    return node.start_mark.line + 1 if node is not None else line
+            node = node.value[step]
+            line = node.start_mark.line + 1
+    return line
 
 
 def _format_loc(loc: tuple[Any, ...], root: yaml.Node | None) -> str:
@@ -367,7 +364,21 @@ def load_template_cached(template_id_or_path: str) -> Template:
 # --------------------------------------------------------------------------- meaning
 
 
-_FAKER_INFRA = {"seed", "seed_instance", "seed_locale", "add_provider", "get_providers", "provider", "set_formatter", "get_formatter", "set_arguments", "del_arguments", "get_arguments", "format", "parse"}
+_FAKER_INFRA = {
+    "seed",
+    "seed_instance",
+    "seed_locale",
+    "add_provider",
+    "get_providers",
+    "provider",
+    "set_formatter",
+    "get_formatter",
+    "set_arguments",
+    "del_arguments",
+    "get_arguments",
+    "format",
+    "parse",
+}
 
 
 @cache
@@ -463,7 +474,7 @@ class _Checker:
             except graphlib.CycleError as exc:
                 cycle = exc.args[1]
                 first = cycle[0]
-                loc = where + (first,) if first in (t.fields if where == ("fields",) else item_cols) else ("vars", first)
+                loc = (*where, first) if first in (t.fields if where == ("fields",) else item_cols) else ("vars", first)
                 self.fail(loc, f"cyclic dependency: {' -> '.join(cycle)}")
 
     def _check_blocks(self, blocks: list[Any], loc: tuple[Any, ...]) -> None:

@@ -52,7 +52,9 @@ def check_glyphs(template: Template) -> None:
             for font in fonts:
                 missing = font.missing(text)
                 if missing:
-                    raise TemplateError(file, path, f"font {font.key!r} lacks {''.join(sorted(missing))!r} needed for {text!r} in locale {locale}")
+                    raise TemplateError(
+                        file, path, f"font {font.key!r} lacks {''.join(sorted(missing))!r} needed for {text!r} in locale {locale}"
+                    )
         for seed in range(SEEDS_PER_LOCALE):
             try:
                 _, layout = make_layout(template, seed, locale)

@@ -1,0 +1,190 @@
+"""Template validation: one test per class of error, each naming file, path and line."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from datagen.cli import main
+from datagen.errors import TemplateError
+from datagen.template import load_template
+from datagen.validate import validate_file
+from tests.helpers import minimal, write_template
+
+
+def _error(tmp_path, data) -> TemplateError:
+    path = write_template(tmp_path, data)
+    with pytest.raises(TemplateError) as info:
+        validate_file(path)
+    assert str(path) in str(info.value)
+    return info.value
+
+
+def _line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_minimal_template_is_valid(tmp_path):
+    t = validate_file(write_template(tmp_path, minimal()))
+    assert t.id == "receipt/test-minimal"
+
+
+def test_invalid_yaml_reports_line(tmp_path):
+    err = _error(tmp_path, "id: receipt/x\ndoc_type: receipt\nlocales: [en_US\nfields: {}\n")
+    assert "invalid YAML" in err.message
+    assert err.line is not None and err.line >= 3
+
+
+def test_unknown_key_reports_path_and_line(tmp_path):
+    data = minimal()
+    data["fields"]["company"]["fakr"] = "company"
+    text = yaml.safe_dump(data, sort_keys=False)
+    err = _error(tmp_path, text)
+    assert err.path == "fields.company.fakr"
+    assert err.line == _line_of(text, "fakr")
+
+
+def test_wrong_type_and_bad_range(tmp_path):
+    data = minimal()
+    data["style"]["size_pt"] = [9, 7]
+    err = _error(tmp_path, data)
+    assert err.path.startswith("style.size_pt") or "low > high" in err.message
+
+    data = minimal()
+    data["fields"]["total"]["absent"] = 2
+    err = _error(tmp_path, data)
+    assert err.path == "fields.total.absent"
+
+
+def test_generator_needs_exactly_one_kind(tmp_path):
+    data = minimal()
+    data["fields"]["company"] = {"faker": "company", "choice": ["A"]}
+    err = _error(tmp_path, data)
+    assert err.path == "fields.company"
+    assert "exactly one" in err.message
+
+
+def test_unknown_block_type(tmp_path):
+    data = minimal()
+    data["blocks"].append({"type": "paragraph", "field": "company"})
+    err = _error(tmp_path, data)
+    assert err.path.startswith("blocks[8]")
+
+
+def test_key_not_in_doc_type_schema(tmp_path):
+    data = minimal()
+    data["fields"]["totl"] = {"expr": "total"}
+    text = yaml.safe_dump(data, sort_keys=False)
+    err = _error(tmp_path, text)
+    assert err.path == "fields.totl"
+    assert err.line == _line_of(text, "totl:")
+    assert "not a key of doc type receipt" in err.message
+
+
+def test_unknown_faker_provider(tmp_path):
+    data = minimal()
+    data["fields"]["company"] = {"faker": "compnay"}
+    err = _error(tmp_path, data)
+    assert err.path == "fields.company.faker"
+    assert "unknown Faker provider 'compnay'" in err.message
+
+
+def test_unknown_locale(tmp_path):
+    data = minimal()
+    data["locales"] = ["en_US", "xx_YY"]
+    err = _error(tmp_path, data)
+    assert err.path == "locales[1]"
+
+
+def test_cyclic_dependency(tmp_path):
+    data = minimal()
+    data["fields"]["subtotal"] = {"expr": "total - tax"}
+    err = _error(tmp_path, data)
+    assert "cyclic dependency" in err.message
+    assert err.path.startswith("fields.")
+
+
+def test_unknown_name_in_expression(tmp_path):
+    data = minimal()
+    data["fields"]["total"] = {"expr": "subtotal + vat"}
+    text = yaml.safe_dump(data, sort_keys=False)
+    err = _error(tmp_path, text)
+    assert err.path == "fields.total.expr"
+    assert "unknown name 'vat'" in err.message
+    assert err.line == _line_of(text, "subtotal + vat")
+
+
+def test_unknown_column_and_function_and_syntax(tmp_path):
+    data = minimal()
+    data["fields"]["subtotal"] = {"expr": "sum(items.price)"}
+    assert "unknown column items.price" in _error(tmp_path, data).message
+
+    data = minimal()
+    data["fields"]["total"] = {"expr": "ceil(subtotal)"}
+    assert "unknown function 'ceil'" in _error(tmp_path, data).message
+
+    data = minimal()
+    data["fields"]["total"] = {"expr": "subtotal +* tax"}
+    assert "cannot parse expression" in _error(tmp_path, data).message
+
+
+def test_block_references_undeclared_field(tmp_path):
+    data = minimal()
+    data["blocks"].append({"type": "pair", "field": "cashier"})
+    err = _error(tmp_path, data)
+    assert err.path == "blocks[8].field"
+    assert "does not declare" in err.message
+
+
+def test_checkboxes_need_choice_generator(tmp_path):
+    data = minimal()
+    data["blocks"].append({"type": "checkboxes", "field": "company"})
+    err = _error(tmp_path, data)
+    assert err.path == "blocks[8].field"
+    assert "choice" in err.message
+
+
+def test_unknown_augmentation_and_bad_params(tmp_path):
+    data = minimal()
+    data["augment"] = {"sepia": {"p": 0.5}}
+    assert "unknown augmentation 'sepia'" in _error(tmp_path, data).message
+
+    data = minimal()
+    data["augment"] = {"rotate": {"p": 1.5}}
+    assert _error(tmp_path, data).path.startswith("augment.rotate")
+
+
+def test_id_must_match_doc_type(tmp_path):
+    data = minimal()
+    data["id"] = "invoice/x"
+    assert _error(tmp_path, data).path == "id"
+
+
+def test_missing_glyphs_for_locale(tmp_path):
+    # "marker" covers ASCII only: German values (umlauts, sharp s) cannot be printed with it.
+    data = minimal()
+    data["style"]["fonts"] = ["marker"]
+    data["locales"] = ["de_DE"]
+    data["blocks"].insert(0, {"type": "text", "text": {"en": ["Thank you"], "de": ["Vielen Dank für Ihren Einkauf"]}})
+    err = _error(tmp_path, data)
+    assert "lacks" in err.message and "de_DE" in err.message
+    # the same template is fine in English
+    data["locales"] = ["en_US"]
+    validate_file(write_template(tmp_path, data))
+
+
+def test_structure_only_load_skips_glyphs(tmp_path):
+    data = minimal()
+    data["style"]["fonts"] = ["marker"]
+    data["locales"] = ["de_DE"]
+    load_template(write_template(tmp_path, data))  # glyphs are checked by validate, not load
+
+
+def test_cli_validate_one_line_exit_2(tmp_path, capsys):
+    data = minimal()
+    data["fields"]["total"] = {"expr": "subtotal + vat"}
+    path = write_template(tmp_path, data)
+    assert main(["templates", "validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert str(path) in err and "fields.total.expr" in err
