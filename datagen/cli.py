@@ -109,13 +109,20 @@ def _positive(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line (the usage text is one ``--help`` away)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="datagen", description="Synthetic invoices, receipts and forms with exact ground truth.")
+    parser = _Parser(prog="datagen", description="Synthetic invoices, receipts and forms with exact ground truth.")
     parser.add_argument("--version", action="version", version=f"datagen {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     templates = sub.add_parser("templates", help="list or validate templates")
-    tsub = templates.add_subparsers(dest="action", required=True)
+    tsub = templates.add_subparsers(dest="action", required=True, parser_class=_Parser)
     p = tsub.add_parser("list", help="every shipped template with doc type, fields and locales")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_templates_list)

@@ -33,27 +33,42 @@ class Font:
     key: str  # "family" or "family-bold": the name renderers register it under
     path: Path
     advances: dict[str, float]  # character -> advance width in em
+    bounds: dict[str, tuple[float, float, float, float]]  # character -> glyph xMin, xMax, yMin, yMax in em
     missing_advance: float  # advance of .notdef, for characters the font lacks
     ascent: float  # above the baseline, in em (hhea)
     descent: float  # below the baseline, positive, in em (hhea)
 
-    em_cache: dict[str, float] = field(default_factory=dict, repr=False)
+    em_cache: dict[str, tuple[float, float, float, float, float]] = field(default_factory=dict, repr=False)
 
     def width(self, text: str, size: float) -> float:
-        """Advance width of ``text`` at ``size`` points (no kerning: renderers draw word by word).
+        """Advance width of ``text`` at ``size`` points (no kerning: renderers draw word by word)."""
+        return self.extent(text)[0] * size
 
-        Words repeat across documents (labels, common values), so em widths are memoized per font.
+    def extent(self, text: str) -> tuple[float, float, float, float, float]:
+        """(advance, left, right, top, bottom) of ``text`` in em, relative to its pen start on the baseline.
+
+        left..right and top..bottom cover both the advance/line-height box and every glyph's outline:
+        script fonts draw past their advances, and a word box must cover its ink. Words repeat across
+        documents (labels, common values), so results are memoized per font.
         """
-        em = self.em_cache.get(text)
-        if em is None:
-            adv, miss = self.advances, self.missing_advance
-            em = sum(adv.get(c, miss) for c in text)
-            if len(self.em_cache) < 200_000:
-                self.em_cache[text] = em
-        return em * size
-
-    def covers(self, text: str) -> bool:
-        return all(c in self.advances or c.isspace() for c in text)
+        hit = self.em_cache.get(text)
+        if hit is not None:
+            return hit
+        adv, bounds, miss = self.advances, self.bounds, self.missing_advance
+        pen = left = 0.0
+        right, top, bottom = 0.0, self.ascent, self.descent
+        for c in text:
+            box = bounds.get(c)
+            if box is not None:
+                left = min(left, pen + box[0])
+                right = max(right, pen + box[1])
+                bottom = max(bottom, -box[2])
+                top = max(top, box[3])
+            pen += adv.get(c, miss)
+        result = (pen, left, max(right, pen), top, bottom)
+        if len(self.em_cache) < 200_000:
+            self.em_cache[text] = result
+        return result
 
     def missing(self, text: str) -> set[str]:
         return {c for c in text if c not in self.advances and not c.isspace()}
@@ -69,14 +84,22 @@ def get_font(family: str, bold: bool = False) -> Font:
     tt = TTFont(path, lazy=True)
     upem = tt["head"].unitsPerEm
     hmtx = tt["hmtx"]
-    advances = {
-        chr(code): hmtx[glyph][0] / upem for code, glyph in tt.getBestCmap().items() if glyph != ".notdef" and glyph in hmtx.metrics
-    }
+    glyf = tt["glyf"]
+    advances, bounds = {}, {}
+    for code, glyph in tt.getBestCmap().items():
+        if glyph == ".notdef" or glyph not in hmtx.metrics:
+            continue
+        advances[chr(code)] = hmtx[glyph][0] / upem
+        g = glyf[glyph]
+        if g.numberOfContours:  # empty glyphs (space) have no outline and no bounds
+            g.recalcBounds(glyf)
+            bounds[chr(code)] = (g.xMin / upem, g.xMax / upem, g.yMin / upem, g.yMax / upem)
     hhea = tt["hhea"]
     return Font(
         key=f"{family}-bold" if bold and FAMILIES[family][1] != FAMILIES[family][0] else family,
         path=path,
         advances=advances,
+        bounds=bounds,
         missing_advance=hmtx[".notdef"][0] / upem if ".notdef" in hmtx.metrics else 0.5,
         ascent=hhea.ascent / upem,
         descent=-hhea.descent / upem,

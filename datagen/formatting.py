@@ -41,7 +41,8 @@ class Formatter:
         self._percent = copy.copy(self.locale.percent_formats[None])
         self._percent.frac_prec = (0, 2)
         self._number = parse_pattern("#,##0.##")
-        self.symbol = get_currency_symbol(currency, locale=self.locale)
+        self._babel_symbol = get_currency_symbol(currency, locale=self.locale)
+        self.symbol = _local_symbol(currency, self.locale)
 
         symbols = self.locale.number_symbols["latn"]
         self._translate = str.maketrans({",": symbols["group"], ".": symbols["decimal"]})
@@ -50,7 +51,8 @@ class Formatter:
 
     def _babel_money(self, value: Decimal, style: str) -> str:
         if style == "symbol":
-            return self._currency.apply(value, self.locale, currency=self.currency, currency_digits=True)
+            text = self._currency.apply(value, self.locale, currency=self.currency, currency_digits=True)
+            return text.replace(self._babel_symbol, self.symbol)
         if style == "code":
             return f"{self.currency} {self._grouped.apply(value, self.locale)}"
         if style == "nogroup":
@@ -92,6 +94,22 @@ class Formatter:
         if kind == "date":
             return self.date(value, date_pattern)
         return str(value)
+
+
+def _local_symbol(currency: str, locale: Locale) -> str:
+    """The symbol people in the currency's country print (RM for MYR), when the locale has none.
+
+    A locale only knows symbols of currencies it uses: Babel's en_MS (Montserrat) prints "MYR", while
+    Malaysian receipts print "RM". ISO 4217 codes start with the country code, so the same language
+    in that country (en_MY) supplies the symbol.
+    """
+    symbol = get_currency_symbol(currency, locale=locale)
+    if symbol != currency:
+        return symbol
+    try:
+        return get_currency_symbol(currency, locale=Locale.parse(f"{locale.language}_{currency[:2]}"))
+    except (ValueError, LookupError):
+        return symbol
 
 
 def _infer_kind(value: Any) -> str:

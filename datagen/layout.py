@@ -7,7 +7,7 @@ is here, and the ground truth is read from here, so images, PDFs and labels cann
 
 Units are PDF points with the origin at the top-left corner and y growing downwards. A word's box
 spans its advance width horizontally and the font's ascent..descent vertically (a line-height box,
-as OCR engines report), so it covers the word's ink.
+as OCR engines report), widened where a glyph's outline reaches past it, so it covers the word's ink.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from datagen.fonts import Font, get_font
-from datagen.sample import Document
+from datagen.sample import Document, apply_case
 from datagen.template import (
     BarcodeBlock,
     BoxBlock,
@@ -36,6 +36,9 @@ from datagen.template import (
 
 @dataclass(slots=True)
 class Word:
+    """A positioned word. The box covers the advance box and the glyph outlines; renderers start the
+    pen at ``pen_x`` on ``baseline`` (x0 is left of it when the first glyph overhangs to the left)."""
+
     text: str
     x0: float
     y0: float
@@ -48,6 +51,7 @@ class Word:
     line: int
     field: str | None = None  # the schema key this word prints the value of
     item: tuple[int, str] | None = None  # (row, column) of the line-item cell it prints
+    pen_x: float = 0.0
 
 
 @dataclass(slots=True)
@@ -111,15 +115,14 @@ class _Engine:
         return p >= 1.0 or (p > 0.0 and self.rng.random() < p)
 
     def label(self, labels: Labels | None, key: str) -> str:
+        """A field's label: the block's variants, else the field's, else the key in words."""
         gen = self.doc.template.fields.get(key)
         default = gen.labels if gen is not None else None
-        text = _pick_label(labels if labels is not None else default, self.doc.lang, self.rng, key.replace("_", " ").capitalize())
-        case = self.st.label_case
-        return text.upper() if case == "upper" else text.title() if case == "title" else text
+        return self.literal(labels if labels is not None else default, key.replace("_", " ").capitalize())
 
-    def line_height(self, size: float) -> float:
-        f = self.font()
-        return size * (f.ascent + f.descent) * (1.0 + self.st.line_gap)
+    def literal(self, labels: Labels | None, fallback: str = "") -> str:
+        """One printed variant in the document's language and label case."""
+        return apply_case(_pick_label(labels, self.doc.lang, self.rng, fallback), self.st.label_case)
 
     def check(self, y: float) -> None:
         if y > self.limit:
@@ -177,13 +180,14 @@ class _Engine:
             font, rsize = run.font, run.size
             dx = uniform(-jit, jit) * 0.3 if jit else 0.0
             left = x + dx
+            _, ink_left, ink_right, top, bottom = font.extent(token)
             append(
                 Word(
                     token,
-                    left,
-                    baseline - font.ascent * rsize,
-                    left + w,
-                    baseline + font.descent * rsize,
+                    left + ink_left * rsize,
+                    baseline - top * rsize,
+                    left + ink_right * rsize,
+                    baseline + bottom * rsize,
                     baseline,
                     font,
                     rsize,
@@ -191,6 +195,7 @@ class _Engine:
                     line_id,
                     run.field,
                     run.item,
+                    pen_x=left,
                 )
             )
             x += w + font.width(" ", rsize)
@@ -219,7 +224,7 @@ class _Engine:
             if run is None:
                 return y
         else:
-            run = _Run(_pick_label(b.text, self.doc.lang, self.rng, ""), font, size)
+            run = _Run(self.literal(b.text), font, size)
         return self.place([run], x0, x1, y, align)
 
     def block_pair(self, b: PairBlock, x0: float, x1: float, y: float) -> float:
@@ -457,7 +462,7 @@ class _Engine:
         inner_y = y + pad
         if b.title is not None:
             inner_y = self.place(
-                [_Run(_pick_label(b.title, self.doc.lang, self.rng, ""), self.font(True), self.st.size)],
+                [_Run(self.literal(b.title), self.font(True), self.st.size)],
                 x0 + pad,
                 x1 - pad,
                 inner_y,

@@ -53,7 +53,7 @@ def render_pdf(layout: Layout) -> bytes:
     for word in layout.words:
         canvas.setFont(_register(word.font), word.size)
         canvas.setFillColor(HexColor(word.color))
-        canvas.drawString(word.x0, height - word.baseline, word.text)
+        canvas.drawString(word.pen_x, height - word.baseline, word.text)
     canvas.showPage()
     canvas.save()
     return buf.getvalue()

@@ -47,7 +47,7 @@ def render_raster(layout: Layout, width_px: int = 1024, mode: str = "RGB") -> Im
         advances = word.font.advances
         step = word.size * scale
         ink = _colour(word.color, mode)
-        x, y = word.x0 * scale, round(word.baseline * scale)
+        x, y = word.pen_x * scale, round(word.baseline * scale)
         for ch in word.text:
             glyph = glyphs.get(ch)
             if glyph is None:

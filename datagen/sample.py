@@ -155,7 +155,7 @@ def _draw(gen: Gen, rng: random.Random, fake: FakerPool, places: int) -> Any:
     raise AssertionError(gen)  # pragma: no cover - Gen validates that one kind is set
 
 
-def _case(text: str, case: str) -> str:
+def apply_case(text: str, case: str) -> str:
     if case == "upper":
         return text.upper()
     if case == "title":
@@ -197,7 +197,7 @@ def sample_document(template: Template, seed: int, locale: str | None = None, it
     fake = faker_pool(locale)
     item_rng = random.Random(rng.getrandbits(64))
 
-    env: dict[str, Any] = {"currency": currency, "__money_places__": fmt.places}
+    env: dict[str, Any] = {"currency_code": currency, "__money_places__": fmt.places}
     gens = {**template.vars, **template.fields}
     where = "vars/fields"
     try:
@@ -219,12 +219,14 @@ def sample_document(template: Template, seed: int, locale: str | None = None, it
     for key, gen in template.fields.items():
         absent = gen.absent > 0 and rng.random() < gen.absent
         text = fmt.format(env[key], gen.format, style.money, style.date)
-        values[key] = None if absent else _case(text, rng.choice(gen.case))
+        values[key] = None if absent else apply_case(text, rng.choice(gen.case))
     items = []
     if template.items:
         cols = template.items.columns
         for row in env.get("items", []):
-            items.append({k: fmt.format(row[k], cols[k].format, style.money, style.date) for k in cols})
+            items.append(
+                {k: apply_case(fmt.format(row[k], cols[k].format, style.money, style.date), rng.choice(cols[k].case)) for k in cols}
+            )
     typed = {k: v for k, v in env.items() if not k.startswith("__")}
     return Document(template, seed, locale, currency, values, items, typed, style, rng)
 

@@ -436,7 +436,7 @@ class _Checker:
 
     def _check_generators(self) -> None:
         t = self.t
-        top_names = set(t.vars) | set(t.fields) | {"items", "currency"}
+        top_names = set(t.vars) | set(t.fields) | {"items", "currency_code"}
         item_cols = set(t.items.columns) if t.items else set()
         graph: dict[str, set[str]] = {}
         row_graph: dict[str, set[str]] = {}
