@@ -66,6 +66,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
         args.seed,
         args.locale,
         width=args.width,
+        dpi=args.dpi,
         mode=args.mode,
         raster=args.image_format != "none",
         pdf=not args.no_pdf,
@@ -135,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--locale", default=None, help="one of the template's locales (default: chosen by the seed)")
     p.add_argument("--out", default="preview", help="output directory (default: preview/)")
-    p.add_argument("--width", type=_positive, default=1024, help="raster width in pixels (default 1024)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--width", type=_positive, default=1024, help="raster width in pixels (default 1024)")
+    size.add_argument("--dpi", type=_positive, default=None, help="raster resolution instead of --width (e.g. 200)")
     p.add_argument("--mode", choices=["RGB", "L"], default="RGB")
     p.add_argument("--image-format", choices=["png", "jpeg", "none"], default="png")
     p.add_argument("--quality", type=_positive, default=90, help="JPEG quality")

@@ -51,13 +51,19 @@ def generate(
     locale: str | None = None,
     *,
     width: int = 1024,
+    dpi: int | None = None,
     mode: str = "RGB",
     raster: bool = True,
     pdf: bool = False,
     augmentations: bool = True,
 ) -> Generated:
-    """Generate one document; the record's boxes refer to the returned (augmented) image."""
+    """Generate one document; the record's boxes refer to the returned (augmented) image.
+
+    The raster is ``width`` pixels wide, or ``dpi`` dots per inch of the page when given.
+    """
     doc, layout = make_layout(template, seed, locale)
+    if dpi is not None:
+        width = max(1, round(layout.width / 72 * dpi))
     scale = width / layout.width
     boxes = layout_boxes(layout, scale)
     size = (width, max(1, round(layout.height * scale)))

@@ -75,3 +75,9 @@ def test_output_path_is_a_file(tmp_path, capsys):
     assert main(["render", "--template", "receipt/thermal-basic", "--out", str(blocker)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "cannot create output directory" in err
+
+
+def test_render_at_dpi_without_augmentation(tmp_path):
+    assert main(["render", "--template", "invoice/classic", "--out", str(tmp_path), "--dpi", "72", "--no-augment", "--no-pdf"]) == 0
+    record = json.loads(next(tmp_path.glob("*.json")).read_text())
+    assert record["image_size"][0] == round(record["page_size_pt"][0])  # 72 dpi: one pixel per point
