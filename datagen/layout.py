@@ -115,8 +115,8 @@ class _Engine:
         return p >= 1.0 or (p > 0.0 and self.rng.random() < p)
 
     def label(self, labels: Labels | None, key: str) -> str:
-        """A field's label: the block's variants, else the field's, else the key in words."""
-        gen = self.doc.template.fields.get(key)
+        """A field's (or var's) label: the block's variants, else the generator's, else the key in words."""
+        gen = self.doc.template.fields.get(key) or self.doc.template.vars.get(key)
         default = gen.labels if gen is not None else None
         return self.literal(labels if labels is not None else default, key.replace("_", " ").capitalize())
 
@@ -205,6 +205,13 @@ class _Engine:
         value = self.doc.values.get(key)
         return None if value is None else _Run(value, font, size, field=key)
 
+    def source_run(self, block: TextBlock | PairBlock, font: Font, size: float) -> _Run | None:
+        """The block's field value (tagged as ground truth) or var value (an untagged distractor)."""
+        if block.field is not None:
+            return self.value_run(block.field, font, size)
+        value = self.doc.var_values.get(block.var)
+        return None if value is None else _Run(value, font, size)
+
     # ----------------------------------------------------------- blocks
 
     def blocks(self, blocks: list[Any], x0: float, x1: float, y: float) -> float:
@@ -219,12 +226,12 @@ class _Engine:
         font = self.font(self.chance(b.bold), fam)
         size = self.st.size * self.rng.uniform(*b.scale)
         align = self.rng.choice(b.align)
-        if b.field is not None:
-            run = self.value_run(b.field, font, size)
+        if b.text is not None:
+            run = _Run(self.literal(b.text), font, size)
+        else:
+            run = self.source_run(b, font, size)
             if run is None:
                 return y
-        else:
-            run = _Run(self.literal(b.text), font, size)
         return self.place([run], x0, x1, y, align)
 
     def block_pair(self, b: PairBlock, x0: float, x1: float, y: float) -> float:
@@ -232,8 +239,8 @@ class _Engine:
         lfont = self.font(self.chance(b.bold_label))
         vfont = self.font(self.chance(b.bold_value))
         arrange = self.rng.choice(b.arrange)
-        label = self.label(b.label, b.field) + self.rng.choice(b.sep)
-        value = self.value_run(b.field, vfont, size)
+        label = self.label(b.label, b.field or b.var) + self.rng.choice(b.sep)
+        value = self.source_run(b, vfont, size)
         if value is None:
             return y
         lrun = _Run(label, lfont, size)

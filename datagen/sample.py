@@ -60,6 +60,7 @@ class Document:
     values: dict[str, str | None]  # printed text per declared field; None = absent (not printed)
     items: list[dict[str, str]]  # printed text per line-item column
     typed: dict[str, Any]  # the typed values (Decimal, date, int, str) of vars, fields and items
+    var_values: dict[str, str | None]  # printed text per var, for distractor blocks (not ground truth)
     style: DocStyle
     rng: random.Random  # continues into the layout, for its per-block choices
 
@@ -142,7 +143,11 @@ def _draw(gen: Gen, rng: random.Random, fake: FakerPool, places: int) -> Any:
         return fake.draw(gen, rng)
     if gen.choice is not None:
         value = rng.choices(gen.choice, weights=gen.weights)[0] if gen.weights else rng.choice(gen.choice)
-        return Decimal(repr(value)) if isinstance(value, float) else value
+        if isinstance(value, float):
+            value = Decimal(repr(value))
+            if gen.format == "money":  # 2.4 -> 2.40: a price has the currency's minor digits
+                value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        return value
     if gen.int_ is not None:
         return rng.randint(*gen.int_)
     if gen.money is not None or gen.decimal is not None:
@@ -215,11 +220,13 @@ def sample_document(template: Template, seed: int, locale: str | None = None, it
         raise DatagenError(f"{template.source or template.id}: {where}: {exc}") from None
 
     style = sample_style(template, rng)
-    values: dict[str, str | None] = {}
-    for key, gen in template.fields.items():
+    printed: dict[str, str | None] = {}
+    for key, gen in gens.items():
         absent = gen.absent > 0 and rng.random() < gen.absent
         text = fmt.format(env[key], gen.format, style.money, style.date)
-        values[key] = None if absent else apply_case(text, rng.choice(gen.case))
+        printed[key] = None if absent else apply_case(text, rng.choice(gen.case))
+    values = {k: printed[k] for k in template.fields}
+    var_values = {k: printed[k] for k in template.vars}
     items = []
     if template.items:
         cols = template.items.columns
@@ -228,7 +235,7 @@ def sample_document(template: Template, seed: int, locale: str | None = None, it
                 {k: apply_case(fmt.format(row[k], cols[k].format, style.money, style.date), rng.choice(cols[k].case)) for k in cols}
             )
     typed = {k: v for k, v in env.items() if not k.startswith("__")}
-    return Document(template, seed, locale, currency, values, items, typed, style, rng)
+    return Document(template, seed, locale, currency, values, items, typed, var_values, style, rng)
 
 
 def _sample_items(template: Template, rng: random.Random, fake: FakerPool, env: dict[str, Any], cap: int | None) -> list[dict[str, Any]]:

@@ -135,29 +135,37 @@ class BlockBase(Strict):
 class TextBlock(BlockBase):
     type: Literal["text"]
     field: str | None = None
-    text: Labels | None = None  # literal text variants when no field is given
+    var: str | None = None  # a var's value: printed, but not ground truth (a distractor)
+    text: Labels | None = None  # literal text variants
     bold: float = Field(0.0, ge=0.0, le=1.0)  # probability of the bold face
     family: list[Family] | None = None
     scale: Range = (1.0, 1.0)
     align: list[Align] = ["left"]
 
     @model_validator(mode="after")
-    def _field_or_text(self) -> TextBlock:
-        if (self.field is None) == (self.text is None):
-            raise ValueError("a text block needs exactly one of field, text")
+    def _one_source(self) -> TextBlock:
+        if sum(x is not None for x in (self.field, self.var, self.text)) != 1:
+            raise ValueError("a text block needs exactly one of field, var, text")
         return self
 
 
 class PairBlock(BlockBase):
     type: Literal["pair"]
-    field: str
-    label: Labels | None = None  # defaults to the field's labels
+    field: str | None = None
+    var: str | None = None  # a var's value: printed with its label, but not ground truth
+    label: Labels | None = None  # defaults to the field's (or var's) labels
     arrange: list[Literal["inline", "split", "stacked"]] = ["inline"]
     sep: list[str] = [":"]
     bold_label: float = Field(0.0, ge=0.0, le=1.0)
     bold_value: float = Field(0.0, ge=0.0, le=1.0)
     scale: Range = (1.0, 1.0)
     align: list[Align] = ["left"]
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PairBlock:
+        if (self.field is None) == (self.var is None):
+            raise ValueError("a pair block needs exactly one of field, var")
+        return self
 
 
 class TableColumn(Strict):
@@ -485,6 +493,9 @@ class _Checker:
             field = getattr(block, "field", None)
             if field is not None and field not in fields:
                 self.fail((*here, "field"), f"block uses field {field!r}, which the template does not declare under fields")
+            var = getattr(block, "var", None)
+            if var is not None and var not in self.t.vars:
+                self.fail((*here, "var"), f"block uses var {var!r}, which the template does not declare under vars")
             if isinstance(block, CheckboxBlock) and fields[block.field].choice is None:
                 self.fail((*here, "field"), f"checkboxes need a field with a choice generator; {block.field!r} has none")
             if isinstance(block, TableBlock):

@@ -188,3 +188,11 @@ def test_cli_validate_one_line_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert str(path) in err and "fields.total.expr" in err
+
+
+def test_block_references_undeclared_var(tmp_path):
+    data = minimal()
+    data["blocks"].append({"type": "pair", "var": "change_due"})
+    err = _error(tmp_path, data)
+    assert err.path == "blocks[8].var"
+    assert "does not declare under vars" in err.message

@@ -1,0 +1,52 @@
+"""Ground truth is read off the page: what is printed is what is labelled."""
+
+from __future__ import annotations
+
+from datagen.pipeline import generate
+from datagen.template import Template
+from datagen.validate import validate_file
+from tests.helpers import minimal, write_template
+
+
+def _record(tmp_path, data) -> dict:
+    template: Template = validate_file(write_template(tmp_path, data))
+    return generate(template, 5, "en_US", width=300, augmentations=False).record
+
+
+def test_var_is_printed_but_not_ground_truth(tmp_path):
+    data = minimal()
+    data["vars"]["till"] = {"faker": "bothify", "args": {"text": "TILL-####"}}
+    data["blocks"].insert(0, {"type": "pair", "var": "till", "label": ["Till"]})
+    record = _record(tmp_path, data)
+    assert record["words"][0] == "Till:" and record["words"][1].startswith("TILL-")
+    linked = {i for f in record["fields"] for i in f["word_ids"]}
+    assert 0 not in linked and 1 not in linked
+
+
+def test_field_without_block_is_absent_and_values_are_printed_words(tmp_path):
+    data = minimal()
+    data["blocks"] = [b for b in data["blocks"] if b.get("field") != "address"]
+    record = _record(tmp_path, data)
+    fields = {f["key"]: f for f in record["fields"]}
+    assert fields["address"] == {"key": "address", "value": None, "present": False, "word_ids": []}
+    assert fields["cashier"]["present"] is False  # declared by no generator at all
+    for f in record["fields"]:
+        if f["present"]:
+            assert f["value"] == " ".join(record["words"][i] for i in f["word_ids"])
+
+
+def test_block_probability_zero_drops_the_field(tmp_path):
+    data = minimal()
+    for block in data["blocks"]:
+        if block.get("field") == "total":
+            block["p"] = 0.0
+    fields = {f["key"]: f for f in _record(tmp_path, data)["fields"]}
+    assert not fields["total"]["present"] and fields["subtotal"]["present"]
+
+
+def test_line_items_are_the_printed_cells(tmp_path):
+    record = _record(tmp_path, minimal())
+    assert record["line_items"], "the minimal template always prints at least one item"
+    for row in record["line_items"]:
+        assert set(row) == {"description", "quantity", "unit_price", "amount"}
+        assert all(row.values())
