@@ -34,6 +34,7 @@ class Font:
     path: Path
     advances: dict[str, float]  # character -> advance width in em
     bounds: dict[str, tuple[float, float, float, float]]  # character -> glyph xMin, xMax, yMin, yMax in em
+    fallback: dict[int, str]  # str.translate table: typographic punctuation the font lacks -> ASCII
     missing_advance: float  # advance of .notdef, for characters the font lacks
     ascent: float  # above the baseline, in em (hhea)
     descent: float  # below the baseline, positive, in em (hhea)
@@ -74,6 +75,22 @@ class Font:
         return {c for c in text if c not in self.advances and not c.isspace()}
 
 
+# Typographic punctuation that Faker and CLDR data use (Côte d’Ivoire, 1–3) and some fonts lack.
+# Printing the ASCII form is what a till or a hand would do; letters are never substituted (a font
+# that cannot print a locale's letters is a template error, reported by validation).
+_PUNCTUATION_FALLBACK = {
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201a": ",",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2026": "...",
+}
+
+
 @cache
 def get_font(family: str, bold: bool = False) -> Font:
     """Load (once) the metrics of a bundled font; raises KeyError for an unknown family."""
@@ -100,6 +117,7 @@ def get_font(family: str, bold: bool = False) -> Font:
         path=path,
         advances=advances,
         bounds=bounds,
+        fallback={ord(c): r for c, r in _PUNCTUATION_FALLBACK.items() if c not in advances and all(x in advances for x in r)},
         missing_advance=hmtx[".notdef"][0] / upem if ".notdef" in hmtx.metrics else 0.5,
         ascent=hhea.ascent / upem,
         descent=-hhea.descent / upem,

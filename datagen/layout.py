@@ -142,6 +142,7 @@ class _Engine:
                     lines.append([])
                     widths.append(0.0)
                 for token in part.split():
+                    token = token.translate(run.font.fallback)
                     w = run.font.width(token, run.size)
                     add = w + (space if lines[-1] else 0.0)
                     if wrap and lines[-1] and widths[-1] + add > avail:
@@ -226,8 +227,8 @@ class _Engine:
         font = self.font(self.chance(b.bold), fam)
         size = self.st.size * self.rng.uniform(*b.scale)
         align = self.rng.choice(b.align)
-        if b.text is not None:
-            run = _Run(self.literal(b.text), font, size)
+        if b.text is not None:  # prose keeps its case: label_case is for labels
+            run = _Run(_pick_label(b.text, self.doc.lang, self.rng, ""), font, size)
         else:
             run = self.source_run(b, font, size)
             if run is None:
@@ -408,10 +409,10 @@ class _Engine:
         vsize = size * self.rng.uniform(*b.scale)
         if arrange == "left":
             split = x0 + (x1 - x0) * 0.35
-            self.place([label], x0, split, y + vsize * 0.3, "left")
+            label_bottom = self.place([label], x0, split, y + vsize * 0.3, "left")
             fx0, top = split, y
         else:
-            top = self.place([label], x0, x1, y, "left")
+            top = label_bottom = self.place([label], x0, x1, y, "left")
             fx0 = x0
         pad = vsize * 0.3
         height = vsize * (hand.ascent + hand.descent) + 2 * pad
@@ -423,6 +424,7 @@ class _Engine:
             self.out.shapes.append(Shape("rect", (fx0, top, x1, bottom), self.st.ink, 0.6))
         else:
             self.out.shapes.append(Shape("line", (fx0, bottom, x1, bottom), self.st.ink, 0.6))
+        bottom = max(bottom, label_bottom)  # a wrapped left-hand label may be taller than the field
         self.check(bottom)
         return bottom + size * 0.4
 
@@ -430,7 +432,7 @@ class _Engine:
         size = self.st.size
         font = self.font()
         chosen = self.doc.values.get(b.field)
-        options = self.doc.template.fields[b.field].choice
+        options = [str(o) for o in self.doc.template.fields[b.field].options(self.doc.lang)]
         y = self.place([_Run(self.label(b.label, b.field), font, size)], x0, x1, y, "left")
         side = size * 0.8
         x = x0

@@ -87,6 +87,7 @@ class FakerPool:
 
     def __init__(self, locale: str):
         self.locale = locale
+        self.lang = locale.split("_")[0]
         self.fake = Faker(locale)  # building a Faker costs milliseconds: one per locale
         self.memo: dict[tuple[str, str], dict[int, Any]] = {}
 
@@ -138,11 +139,12 @@ def _uniform(rng: random.Random, bounds: tuple[float, float]) -> float:
 
 
 def _draw(gen: Gen, rng: random.Random, fake: FakerPool, places: int) -> Any:
-    """Run a non-expression generator."""
+    """Run a non-expression generator (``fake`` also gives the document's language)."""
     if gen.faker is not None:
         return fake.draw(gen, rng)
     if gen.choice is not None:
-        value = rng.choices(gen.choice, weights=gen.weights)[0] if gen.weights else rng.choice(gen.choice)
+        options = gen.options(fake.lang)
+        value = rng.choices(options, weights=gen.weights)[0] if gen.weights else rng.choice(options)
         if isinstance(value, float):
             value = Decimal(repr(value))
             if gen.format == "money":  # 2.4 -> 2.40: a price has the currency's minor digits

@@ -54,7 +54,9 @@ class Gen(Strict):
 
     faker: str | None = None
     args: dict[str, Any] = {}
-    choice: list[str | int | float] | None = None  # floats become exact Decimals
+    # alternatives (floats become exact Decimals), or language -> alternatives of equal length: the
+    # same index is drawn in every language, so "Married"/"Verheiratet" is one value in two languages
+    choice: list[str | int | float] | dict[str, list[str | int | float]] | None = None
     weights: list[float] | None = None
     int_: IntRange | None = Field(None, alias="int")
     money: Range | None = None
@@ -75,9 +77,19 @@ class Gen(Strict):
         if len(kinds) != 1:
             names = ", ".join(k.rstrip("_") for k in kinds) or "none"
             raise ValueError(f"give exactly one of faker, choice, int, money, decimal, date, expr (got {names})")
-        if self.weights is not None and (self.choice is None or len(self.weights) != len(self.choice)):
+        if isinstance(self.choice, dict):
+            lengths = {len(v) for v in self.choice.values()}
+            if len(lengths) != 1 or 0 in lengths:
+                raise ValueError("choice lists for the languages must be non-empty and of equal length")
+        if self.weights is not None and (self.choice is None or len(self.weights) != len(self.options("en"))):
             raise ValueError("weights needs a choice list of the same length")
         return self
+
+    def options(self, lang: str) -> list[str | int | float]:
+        """The choice alternatives in ``lang`` (``en`` is the fallback, then the first language)."""
+        if isinstance(self.choice, dict):
+            return self.choice.get(lang) or self.choice.get("en") or next(iter(self.choice.values()))
+        return self.choice or []
 
     @property
     def kind(self) -> str:

@@ -153,10 +153,7 @@ def test_probability_zero_is_identity(mode: str) -> None:
 def test_probability_half_applies_about_half_the_time() -> None:
     image = Image.new("L", (16, 16), 128)
     spec = {"noise": {"p": 0.5, "sigma": [10, 10]}}
-    applied = sum(
-        augment(image, np.zeros((0, 4)), spec, np.random.default_rng(s))[0].tobytes() != image.tobytes()
-        for s in range(200)
-    )
+    applied = sum(augment(image, np.zeros((0, 4)), spec, np.random.default_rng(s))[0].tobytes() != image.tobytes() for s in range(200))
     assert 70 < applied < 130
 
 

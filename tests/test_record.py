@@ -50,3 +50,16 @@ def test_line_items_are_the_printed_cells(tmp_path):
     for row in record["line_items"]:
         assert set(row) == {"description", "quantity", "unit_price", "amount"}
         assert all(row.values())
+
+
+def test_choice_in_the_document_language_ticks_the_printed_option(tmp_path):
+    data = minimal()
+    data["fields"]["payment_method"] = {"choice": {"en": ["Cash", "Card"], "de": ["Bar", "Karte"]}}
+    template = validate_file(write_template(tmp_path, data))
+    for locale, options in (("en_US", {"Cash", "Card"}), ("de_DE", {"Bar", "Karte"})):
+        for seed in range(6):
+            record = generate(template, seed, locale, width=300, augmentations=False).record
+            value = next(f["value"] for f in record["fields"] if f["key"] == "payment_method")
+            assert value in options
+            printed = set(record["words"])
+            assert options <= printed  # every option is printed next to its box; the chosen one is linked
