@@ -41,6 +41,11 @@ class Font:
 
     em_cache: dict[str, tuple[float, float, float, float, float]] = field(default_factory=dict, repr=False)
 
+    @property
+    def space(self) -> float:
+        """Advance of a space in em (word spacing)."""
+        return self.advances.get(" ", self.missing_advance)
+
     def width(self, text: str, size: float) -> float:
         """Advance width of ``text`` at ``size`` points (no kerning: renderers draw word by word)."""
         return self.extent(text)[0] * size

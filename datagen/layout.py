@@ -132,36 +132,43 @@ class _Engine:
 
     def place(self, runs: list[_Run], x0: float, x1: float, y: float, align: str, wrap: bool = True) -> float:
         """Place runs as words in [x0, x1] from top ``y``; wrap greedily; return the y below them."""
-        lines: list[list[tuple[str, _Run, float]]] = [[]]
+        lines: list[list[tuple[str, _Run, tuple[float, ...]]]] = [[]]
         widths = [0.0]
         avail = x1 - x0
         for run in runs:
-            space = run.font.width(" ", run.size)
+            font, size = run.font, run.size
+            space = font.space * size
             for k, part in enumerate(run.text.split("\n")):
                 if k and lines[-1]:
                     lines.append([])
                     widths.append(0.0)
                 for token in part.split():
-                    token = token.translate(run.font.fallback)
-                    w = run.font.width(token, run.size)
+                    token = token.translate(font.fallback)
+                    ext = font.extent(token)
+                    w = ext[0] * size
                     add = w + (space if lines[-1] else 0.0)
                     if wrap and lines[-1] and widths[-1] + add > avail:
                         lines.append([])
                         widths.append(0.0)
                         add = w
-                    lines[-1].append((token, run, w))
+                    lines[-1].append((token, run, ext))
                     widths[-1] += add
         for line, width in zip(lines, widths, strict=True):
             if line:
                 y = self._emit_line(line, width, x0, x1, y, align)
         return y
 
-    def _emit_line(self, line: list[tuple[str, _Run, float]], width: float, x0: float, x1: float, y: float, align: str) -> float:
+    def _emit_line(self, line: list[tuple[str, _Run, tuple[float, ...]]], width: float, x0: float, x1: float, y: float, align: str) -> float:
+        """Emit one line of measured words (``ext`` = Font.extent of each); the hottest loop of layout."""
         size = asc = desc = 0.0
-        for _, run, _ in line:  # one pass: this is the hottest loop of layout-only generation
-            size = max(size, run.size)
-            asc = max(asc, run.font.ascent * run.size)
-            desc = max(desc, run.font.descent * run.size)
+        for _, run, _ in line:
+            rsize = run.size
+            if rsize > size:
+                size = rsize
+            if run.font.ascent * rsize > asc:
+                asc = run.font.ascent * rsize
+            if run.font.descent * rsize > desc:
+                desc = run.font.descent * rsize
         jit = self.st.jitter
         uniform = self.rng.uniform
         baseline = y + asc + (uniform(-jit, jit) if jit else 0.0)
@@ -177,11 +184,9 @@ class _Engine:
         self.next_line += 1
         ink = self.st.ink
         append = self.out.words.append
-        for token, run, w in line:
+        for token, run, (advance, ink_left, ink_right, top, bottom) in line:
             font, rsize = run.font, run.size
-            dx = uniform(-jit, jit) * 0.3 if jit else 0.0
-            left = x + dx
-            _, ink_left, ink_right, top, bottom = font.extent(token)
+            left = x + uniform(-jit, jit) * 0.3 if jit else x
             append(
                 Word(
                     token,
@@ -199,7 +204,7 @@ class _Engine:
                     pen_x=left,
                 )
             )
-            x += w + font.width(" ", rsize)
+            x += (advance + font.space) * rsize
         return y + (asc + desc) + size * self.st.line_gap
 
     def value_run(self, key: str, font: Font, size: float) -> _Run | None:

@@ -26,7 +26,7 @@ def pil_font(path: Path, size_px: float) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(path), size_px, layout_engine=ImageFont.Layout.BASIC)
 
 
-def _size_key(size_px: float) -> float:
+def size_key(size_px: float) -> float:
     """Quantize sizes to 1/8 px so the font cache stays small; the error is far below a pixel."""
     return round(size_px * 8) / 8
 
@@ -36,17 +36,17 @@ def render_raster(layout: Layout, width_px: int = 1024, mode: str = "RGB") -> Im
     if mode not in ("RGB", "L"):
         raise ValueError(f"mode must be RGB or L, not {mode!r}")
     scale = width_px / layout.width
-    image = Image.new(mode, (width_px, max(1, round(layout.height * scale))), _colour(layout.paper, mode))
+    image = Image.new(mode, (width_px, max(1, round(layout.height * scale))), ink_value(layout.paper, mode))
     draw = ImageDraw.Draw(image)
     for shape in layout.shapes:
-        _draw_shape(draw, shape, scale, mode)
+        draw_shape(draw, shape, scale, mode)
     core = image.im  # paste through the C core: Image.paste's checks cost more than the copy
     for word in layout.words:
-        size_px = _size_key(word.size * scale)
+        size_px = size_key(word.size * scale)
         glyphs = _glyph_cache(word.font.path, size_px)
         advances = word.font.advances
         step = word.size * scale
-        ink = _colour(word.color, mode)
+        ink = ink_value(word.color, mode)
         x, y = word.pen_x * scale, round(word.baseline * scale)
         for ch in word.text:
             glyph = glyphs.get(ch)
@@ -75,17 +75,17 @@ def _rasterize(font: ImageFont.FreeTypeFont, ch: str) -> tuple[Any, int, int]:
     return mask.im, left, top
 
 
-def _colour(hex_colour: str, mode: str) -> tuple[int, ...] | int:
+def ink_value(hex_colour: str, mode: str) -> tuple[int, ...] | int:
     r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     if mode == "L":
         return (r * 299 + g * 587 + b * 114) // 1000
     return (r, g, b)
 
 
-def _draw_shape(draw: ImageDraw.ImageDraw, shape: Shape, scale: float, mode: str) -> None:
+def draw_shape(draw: ImageDraw.ImageDraw, shape: Shape, scale: float, mode: str) -> None:
     pts = [p * scale for p in shape.points]
-    colour = _colour(shape.color, mode)
-    fill = _colour(shape.fill, mode) if shape.fill else None
+    colour = ink_value(shape.color, mode)
+    fill = ink_value(shape.fill, mode) if shape.fill else None
     width = max(1, round(shape.width * scale)) if shape.width > 0 else 0
     if shape.kind == "line":
         if shape.dashed:
