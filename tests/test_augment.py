@@ -3,6 +3,7 @@ function of the seed, and the parameter models reject bad templates."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -73,6 +74,32 @@ def test_geometric_boxes_cover_and_fit_their_ink(spec: dict, seed: int) -> None:
         # ... and the box is not looser than the ink: its edges sit on the extreme ink pixels.
         ink_box = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
         np.testing.assert_allclose(boxes[0], ink_box, atol=2.0)
+
+
+@pytest.mark.parametrize(
+    ("spec", "warp"),
+    [
+        (GEOMETRIC["rotate +15"], "warpAffine"),
+        (GEOMETRIC["perspective"], "warpPerspective"),
+        (GEOMETRIC["rotate+perspective"], "warpPerspective"),
+        (STRONG, "warpPerspective"),
+    ],
+    ids=["rotate", "perspective", "rotate+perspective", "all"],
+)
+def test_geometric_steps_resample_once(monkeypatch: pytest.MonkeyPatch, spec: dict, warp: str) -> None:
+    # Rotation and perspective compose into one matrix, so the page is resampled once (an affine warp for
+    # rotation alone). This is the path test_geometric_boxes_cover_and_fit_their_ink checks for ink.
+    calls = {"warpAffine": 0, "warpPerspective": 0}
+    for name in calls:
+        real = getattr(cv2, name)
+
+        def counting(*args: object, _real=real, _name=name, **kwargs: object) -> np.ndarray:
+            calls[_name] += 1
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(cv2, name, counting)
+    augment(page(BOXES), BOXES, spec, np.random.default_rng(0))
+    assert calls == {name: int(name == warp) for name in calls}
 
 
 @pytest.mark.parametrize("spec", GEOMETRIC.values(), ids=GEOMETRIC.keys())
@@ -173,6 +200,23 @@ def test_jpeg_quality_controls_error() -> None:
         out, _ = augment(image, BOXES, spec, np.random.default_rng(0))
         errors.append(np.abs(np.asarray(out, dtype=float) - np.asarray(image, dtype=float)).mean())
     assert errors[0] > 3 * errors[1]
+
+
+def test_jpeg_keeps_colours() -> None:
+    # OpenCV's codec works in BGR: a swap on only one side of the round trip would turn red into blue.
+    colours = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (245, 238, 220)]
+    image = Image.new("RGB", (64 * len(colours), 64))
+    for i, colour in enumerate(colours):
+        image.paste(colour, (64 * i, 0, 64 * (i + 1), 64))
+    out, _ = augment(image, np.zeros((0, 4)), {"jpeg": {"p": 1, "quality": [90, 90]}}, np.random.default_rng(0))
+    for i, colour in enumerate(colours):
+        np.testing.assert_allclose(out.getpixel((64 * i + 32, 32)), colour, atol=4)
+
+
+def test_zero_blur_radius_leaves_pixels_alone() -> None:
+    image = page(BOXES)
+    out, _ = augment(image, BOXES, {"blur": {"p": 1, "radius": [0, 0]}}, np.random.default_rng(0))
+    assert out.tobytes() == image.tobytes()
 
 
 def test_paper_texture_darkens_paper_smoothly_within_strength() -> None:
