@@ -158,7 +158,9 @@ class _Engine:
                 y = self._emit_line(line, width, x0, x1, y, align)
         return y
 
-    def _emit_line(self, line: list[tuple[str, _Run, tuple[float, ...]]], width: float, x0: float, x1: float, y: float, align: str) -> float:
+    def _emit_line(
+        self, line: list[tuple[str, _Run, tuple[float, ...]]], width: float, x0: float, x1: float, y: float, align: str
+    ) -> float:
         """Emit one line of measured words (``ext`` = Font.extent of each); the hottest loop of layout."""
         size = asc = desc = 0.0
         for _, run, _ in line:
