@@ -90,6 +90,85 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_build(args: argparse.Namespace) -> int:
+    from datagen.build import BuildConfig, build, parse_count
+
+    def csv(text: str | None) -> tuple[str, ...] | None:
+        return tuple(x.strip() for x in text.split(",") if x.strip()) if text else None
+
+    try:
+        ratios = tuple(float(x) for x in args.split_ratios.split(","))
+    except ValueError:
+        raise DatagenError(f"--split-ratios must be three numbers like 0.8,0.1,0.1, not {args.split_ratios!r}") from None
+    if len(ratios) != 3:
+        raise DatagenError(f"--split-ratios needs three numbers (train,validation,test), not {args.split_ratios!r}")
+    config = BuildConfig(
+        n=parse_count(args.n),
+        seed=args.seed,
+        doc_types=csv(args.doc_types) or BuildConfig.doc_types,
+        locales=csv(args.locales),
+        templates=csv(args.templates),
+        splits=tuple(zip(("train", "validation", "test"), ratios, strict=True)),
+        image_format=args.image_format,
+        width=args.width,
+        mode=args.mode,
+        quality=args.quality,
+        pdf=args.pdf,
+        augment=not args.no_augment,
+        tokenizer=args.tokenizer,
+        shard_size=args.shard_size,
+        calibration_docs=args.calibration_docs,
+    )
+    card = build(config, Path(args.out), workers=args.workers, shards=args.shards)
+    if card is None:
+        print(f"slice {args.shards} of {args.out} done; when every slice is, run: datagen merge {args.out}")
+    else:
+        print(f"dataset ready in {args.out} (card: {card})")
+    return 0
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from datagen.build import finalize_build
+
+    card = finalize_build(Path(args.dir))
+    print(f"all shards present; card written: {card}")
+    return 0
+
+
+def _cmd_stats(args: argparse.Namespace) -> int:
+    from datagen.build import STATE_DIR, iter_sidecars
+    from datagen.card import aggregate, statistics_markdown
+
+    out = Path(args.dir)
+    state_file = out / STATE_DIR / "build.json"
+    if not state_file.exists():
+        raise DatagenError(f"{out} holds no datagen build (no {state_file.relative_to(out)})")
+    state = json.loads(state_file.read_text())
+    sidecars = list(iter_sidecars(out))
+    stats = aggregate(sidecars)
+    if args.json:
+        print(json.dumps(stats, indent=1))
+        return 0
+    planned = len(state["shards"])
+    print(f"{out}: {stats['total']['rows']:,} documents in {len(sidecars)}/{planned} shards (config {state['config_hash']})\n")
+    print(statistics_markdown(state, stats))
+    return 0
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from datagen.publish import publish
+
+    plan = publish(Path(args.dir), args.repo_id, private=args.private, dry_run=args.dry_run)
+    verb = "would upload" if args.dry_run else "uploaded"
+    print(
+        f"{args.dir}: card and {len(plan.files) - 1} files checked; {verb} {len(plan.files)} files ({plan.total_bytes / 1e6:.1f} MB) to datasets/{args.repo_id}"
+    )
+    if args.dry_run:
+        for path in plan.files:
+            print(f"  {path.relative_to(args.dir)}  {path.stat().st_size:,} B")
+    return 0
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -145,6 +224,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     p.add_argument("--no-augment", action="store_true", help="render the clean page")
     p.set_defaults(func=_cmd_render)
+
+    p = sub.add_parser("build", help="build a Hugging Face dataset (parquet shards + card); rerun to resume")
+    p.add_argument("--n", required=True, help="number of documents: 5000, 1e6 or 1_000_000")
+    p.add_argument("--out", required=True, help="output folder (new or empty, or a build to resume)")
+    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--doc-types", default=None, help="comma-separated: invoice,receipt,form (default: all, equal mix)")
+    p.add_argument("--locales", default=None, help="comma-separated locales (default: every template's)")
+    p.add_argument("--templates", default=None, help="comma-separated template ids (default: all of the doc types)")
+    p.add_argument("--split-ratios", default="0.8,0.1,0.1", help="train,validation,test (default 0.8,0.1,0.1)")
+    p.add_argument("--image-format", choices=["jpeg", "png", "none"], default="jpeg", help="none: layout only, images rendered on access")
+    p.add_argument("--width", type=_positive, default=1024)
+    p.add_argument("--mode", choices=["RGB", "L"], default="RGB")
+    p.add_argument("--quality", type=_positive, default=90, help="JPEG quality")
+    p.add_argument("--pdf", action="store_true", help="also store each document's PDF bytes")
+    p.add_argument("--no-augment", action="store_true")
+    p.add_argument("--tokenizer", default="default", help="tokenizer for PIP mask budgets (default: the project's)")
+    p.add_argument("--calibration-docs", type=_positive, default=2000, help="documents measured to choose mask budgets")
+    p.add_argument("--shard-size", type=int, default=0, help="documents per shard (default: by image format)")
+    p.add_argument("--workers", type=_positive, default=None, help="processes (default: CPU count); never changes the bytes")
+    p.add_argument("--shards", default=None, help="K/N: build only every N-th shard from K, for multi-machine builds")
+    p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser("stats", help="counts, field coverage, budgets and length histograms of a build")
+    p.add_argument("dir")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_stats)
+
+    p = sub.add_parser("publish", help="check a build and upload it to the Hugging Face Hub")
+    p.add_argument("dir")
+    p.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repository")
+    p.add_argument("--private", action="store_true")
+    p.add_argument("--dry-run", action="store_true", help="check and list what would be uploaded; upload nothing")
+    p.set_defaults(func=_cmd_publish)
+
+    p = sub.add_parser("merge", help="check a (sliced) build is complete and write its card")
+    p.add_argument("dir")
+    p.set_defaults(func=_cmd_merge)
     return parser
 
 
@@ -158,8 +274,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"datagen: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("datagen: interrupted", file=sys.stderr)
+        print("datagen: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into head & co.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -11,10 +11,10 @@ import copy
 import datetime as dt
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from babel.numbers import get_currency_precision, get_currency_symbol, get_territory_currencies, parse_pattern
 
 
@@ -23,6 +23,14 @@ def default_currency(locale: str) -> str:
     territory = Locale.parse(locale).territory
     currencies = get_territory_currencies(territory) if territory else []
     return currencies[0] if currencies else "USD"
+
+
+class PrintStyle(Protocol):
+    """The per-document printing choices (``datagen.sample.DocStyle`` has them)."""
+
+    money: str
+    date: str
+    time: str
 
 
 class Formatter:
@@ -81,18 +89,20 @@ class Formatter:
     def date(self, value: dt.date, pattern: str) -> str:
         return format_date(value, format=pattern, locale=self.locale)
 
-    def format(self, value: Any, kind: str | None, money_style: str, date_pattern: str) -> str:
-        """Print ``value`` as ``kind`` (inferred from its type when None)."""
+    def format(self, value: Any, kind: str | None, style: PrintStyle) -> str:
+        """Print ``value`` as ``kind`` (inferred from its type when None) in the document's style."""
         if kind is None:
             kind = _infer_kind(value)
         if kind == "money":
-            return self.money(Decimal(value), money_style)
+            return self.money(Decimal(value), style.money)
         if kind == "percent":
             return self._percent.apply(Decimal(value), self.locale)
         if kind == "number":
             return self._number.apply(Decimal(value), self.locale)
         if kind == "date":
-            return self.date(value, date_pattern)
+            return self.date(value, style.date)
+        if kind == "time":
+            return format_time(value, format=style.time, locale=self.locale)
         return str(value)
 
 
@@ -119,6 +129,8 @@ def _infer_kind(value: Any) -> str:
         return "money"
     if isinstance(value, int):
         return "int"
+    if isinstance(value, dt.time):
+        return "time"
     if isinstance(value, dt.date):
         return "date"
     return "text"

@@ -43,6 +43,7 @@ class DocStyle:
     paper: str
     money: str
     date: str
+    time: str
     label_case: str
     page_width: float  # points
     page_height: float | None  # points; None for a thermal roll (height = content)
@@ -159,6 +160,10 @@ def _draw(gen: Gen, rng: random.Random, fake: FakerPool, places: int) -> Any:
         return raw.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
     if gen.date is not None:
         return REFERENCE_DATE + dt.timedelta(days=rng.randint(*gen.date))
+    if gen.time is not None:
+        lo, hi = (int(t[:2]) * 3600 + int(t[3:]) * 60 for t in gen.time)
+        second = rng.randint(lo, hi)
+        return dt.time(second // 3600, second // 60 % 60, second % 60)
     raise AssertionError(gen)  # pragma: no cover - Gen validates that one kind is set
 
 
@@ -185,6 +190,7 @@ def sample_style(template: Template, rng: random.Random) -> DocStyle:
         paper=rng.choice(s.paper),
         money=rng.choice(s.money),
         date=rng.choice(s.date),
+        time=rng.choice(s.time),
         label_case=rng.choice(s.label_case),
         page_width=width,
         page_height=height,
@@ -225,7 +231,7 @@ def sample_document(template: Template, seed: int, locale: str | None = None, it
     printed: dict[str, str | None] = {}
     for key, gen in gens.items():
         absent = gen.absent > 0 and rng.random() < gen.absent
-        text = fmt.format(env[key], gen.format, style.money, style.date)
+        text = fmt.format(env[key], gen.format, style)
         printed[key] = None if absent else apply_case(text, rng.choice(gen.case))
     values = {k: printed[k] for k in template.fields}
     var_values = {k: printed[k] for k in template.vars}
@@ -233,9 +239,7 @@ def sample_document(template: Template, seed: int, locale: str | None = None, it
     if template.items:
         cols = template.items.columns
         for row in env.get("items", []):
-            items.append(
-                {k: apply_case(fmt.format(row[k], cols[k].format, style.money, style.date), rng.choice(cols[k].case)) for k in cols}
-            )
+            items.append({k: apply_case(fmt.format(row[k], cols[k].format, style), rng.choice(cols[k].case)) for k in cols})
     typed = {k: v for k, v in env.items() if not k.startswith("__")}
     return Document(template, seed, locale, currency, values, items, typed, var_values, style, rng)
 

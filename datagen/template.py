@@ -11,6 +11,7 @@ Every error names the file, the path inside it and the YAML line.
 from __future__ import annotations
 
 import graphlib
+import re
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -36,10 +37,20 @@ def _check_range(value: tuple[float, float]) -> tuple[float, float]:
 
 Range = Annotated[tuple[float, float], AfterValidator(_check_range)]
 IntRange = Annotated[tuple[int, int], AfterValidator(_check_range)]
+
+
+def _check_times(value: tuple[str, str]) -> tuple[str, str]:
+    for text in value:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", text):
+            raise ValueError(f"time {text!r} is not HH:MM")
+    return _check_range(value)
+
+
+TimeRange = Annotated[tuple[str, str], AfterValidator(_check_times)]
 Family = Literal[tuple(FAMILIES)]  # type: ignore[valid-type]
 Align = Literal["left", "center", "right"]
 Case = Literal["as_is", "upper", "title"]
-ValueFormat = Literal["money", "percent", "number", "int", "date", "text"]
+ValueFormat = Literal["money", "percent", "number", "int", "date", "time", "text"]
 MoneyStyle = Literal["plain", "symbol", "code", "nogroup"]
 # Label variants: a list, or a mapping from language ("en", "de", ...) to a list; "en" is the fallback.
 Labels = list[str] | dict[str, list[str]]
@@ -63,6 +74,7 @@ class Gen(Strict):
     decimal: Range | None = None
     places: int = 2
     date: IntRange | None = None  # days relative to datagen.sample.REFERENCE_DATE
+    time: TimeRange | None = None  # ["07:00", "22:30"]: a time of day (to the second)
     expr: str | None = None
     format: ValueFormat | None = None  # inferred from the value's type when omitted
     case: list[Case] = ["as_is"]
@@ -73,10 +85,10 @@ class Gen(Strict):
 
     @model_validator(mode="after")
     def _one_kind(self) -> Gen:
-        kinds = [k for k in ("faker", "choice", "int_", "money", "decimal", "date", "expr") if getattr(self, k) is not None]
+        kinds = [k for k in ("faker", "choice", "int_", "money", "decimal", "date", "time", "expr") if getattr(self, k) is not None]
         if len(kinds) != 1:
             names = ", ".join(k.rstrip("_") for k in kinds) or "none"
-            raise ValueError(f"give exactly one of faker, choice, int, money, decimal, date, expr (got {names})")
+            raise ValueError(f"give exactly one of faker, choice, int, money, decimal, date, time, expr (got {names})")
         if isinstance(self.choice, dict):
             lengths = {len(v) for v in self.choice.values()}
             if len(lengths) != 1 or 0 in lengths:
@@ -93,7 +105,7 @@ class Gen(Strict):
 
     @property
     def kind(self) -> str:
-        return next(k for k in ("faker", "choice", "int_", "money", "decimal", "date", "expr") if getattr(self, k) is not None)
+        return next(k for k in ("faker", "choice", "int_", "money", "decimal", "date", "time", "expr") if getattr(self, k) is not None)
 
 
 class Items(Strict):
@@ -129,6 +141,7 @@ class Style(Strict):
     paper: list[str] = ["#ffffff"]
     money: list[MoneyStyle] = ["plain"]
     date: list[str] = ["medium"]  # CLDR patterns ("dd/MM/yyyy") or short|medium|long
+    time: list[str] = ["HH:mm"]  # CLDR patterns ("HH:mm:ss", "h:mm a") or short|medium
     label_case: list[Case] = ["as_is"]
 
     @field_validator("ink", "paper")
@@ -384,6 +397,19 @@ def load_template_cached(template_id_or_path: str) -> Template:
 # --------------------------------------------------------------------------- meaning
 
 
+# Providers whose output depends on today's date or the clock (Faker's date_time provider, card expiry
+# dates): a template using them would not reproduce. Templates use the date and time generators.
+_CLOCK_DEPENDENT = {"credit_card_expire", "credit_card_full"}
+
+
+@cache
+def _clock_providers() -> frozenset[str]:
+    from faker.providers.date_time import Provider as DateTimeProvider
+
+    names = {n for n, v in vars(DateTimeProvider).items() if not n.startswith("_") and callable(v)}
+    return frozenset(names - {"timezone", "pytimezone", "century", "am_pm"} | _CLOCK_DEPENDENT)
+
+
 _FAKER_INFRA = {
     "seed",
     "seed_instance",
@@ -463,6 +489,11 @@ class _Checker:
         for loc, gen in self._gens():
             in_row = loc[0] == "items"
             if gen.kind == "faker":
+                if gen.faker in _clock_providers():
+                    self.fail(
+                        (*loc, "faker"),
+                        f"Faker provider {gen.faker!r} depends on today's date or the clock and would not reproduce; use the date or time generator",
+                    )
                 for locale in t.locales:
                     if gen.faker not in faker_providers(locale):
                         self.fail((*loc, "faker"), f"unknown Faker provider {gen.faker!r} for locale {locale}")

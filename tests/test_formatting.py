@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
@@ -40,9 +41,11 @@ def test_examples():
     assert formatter("de_DE", "EUR").money(Decimal("1234.5"), "plain") == "1.234,50"
     assert formatter("en_MS", "MYR").money(Decimal("12.5"), "code") == "MYR 12.50"
     assert formatter("ja_JP", "JPY").money(Decimal("1234"), "plain") == "1,234"
-    assert formatter("fr_FR", "EUR").format(Decimal("0.055"), "percent", "plain", "medium") == "5,5\xa0%"
+    style = SimpleNamespace(money="plain", date="d. MMMM yyyy", time="h:mm a")
+    assert formatter("fr_FR", "EUR").format(Decimal("0.055"), "percent", style) == "5,5\xa0%"
     assert formatter("en_GB", "GBP").date(dt.date(2025, 3, 4), "dd/MM/yyyy") == "04/03/2025"
-    assert formatter("de_DE", "EUR").format(dt.date(2025, 3, 4), None, "plain", "d. MMMM yyyy") == "4. März 2025"
+    assert formatter("de_DE", "EUR").format(dt.date(2025, 3, 4), None, style) == "4. März 2025"
+    assert formatter("en_US", "USD").format(dt.time(14, 5), None, style).replace("\u202f", " ") == "2:05 PM"
 
 
 def test_default_currency_from_territory():

@@ -196,3 +196,21 @@ def test_block_references_undeclared_var(tmp_path):
     err = _error(tmp_path, data)
     assert err.path == "blocks[8].var"
     assert "does not declare under vars" in err.message
+
+
+@pytest.mark.parametrize("provider", ["time", "date", "date_of_birth", "year", "credit_card_expire"])
+def test_clock_dependent_faker_providers_are_refused(tmp_path, provider):
+    data = minimal()
+    data["fields"]["payment_method"] = {"faker": provider}
+    data["blocks"] = [b for b in data["blocks"] if b.get("type") != "checkboxes"]
+    err = _error(tmp_path, data)
+    assert err.path == "fields.payment_method.faker" and "clock" in err.message
+
+
+def test_time_generator_and_bad_time(tmp_path):
+    data = minimal()
+    data["fields"]["time"] = {"time": ["07:00", "21:59"]}
+    data["blocks"].append({"type": "pair", "field": "time"})
+    validate_file(write_template(tmp_path, data))
+    data["fields"]["time"] = {"time": ["7am", "21:59"]}
+    assert "is not HH:MM" in _error(tmp_path, data).message

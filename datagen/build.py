@@ -1,0 +1,519 @@
+"""``datagen build``: many documents into Hugging Face parquet shards, deterministically and resumably.
+
+Plan. Document ``g`` (0 <= g < n) is a pure function of (config, g): its doc type, template, locale
+and seed come from a generator seeded by (config seed, g). Splits take contiguous ranges of ``g``
+and each split is cut into shards of ``shard_size`` documents, so shard k's bytes depend only on the
+config and k, never on the number of workers or on which machine built it.
+
+Resuming. ``.datagen/build.json`` holds the config, its hash and the PIP mask budgets; every finished
+shard is written to a temporary file and renamed, then described by a sidecar
+``.datagen/shards/NAME.json`` (rows, sha256, statistics). Rerunning the same command skips shards
+whose file matches its sidecar and builds the rest; a different config refuses to touch the folder.
+
+Slices. ``--shards K/N`` builds every N-th shard starting at K (0-based), so N machines can share a
+build; ``datagen merge DIR`` (or any unsliced run) checks that every shard is there and writes the card.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import math
+import multiprocessing as mp
+import os
+import queue
+import random
+import re
+import shutil
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from datagen import __version__
+from datagen.card import command_line
+from datagen.doctypes import DOC_TYPES
+from datagen.errors import DatagenError
+from datagen.features import dataset_features, record_to_row
+from datagen.io import write_atomic
+from datagen.pipeline import encode_image, generate
+from datagen.prompts import compute_budgets, pip_targets
+from datagen.sample import derive_seed
+from datagen.template import Template, list_templates, load_template_cached
+
+STATE_DIR = ".datagen"
+DEFAULT_TOKENIZER = str(Path(__file__).parent / "tokenizer")
+# Documents per shard by image format: keeps shards well under the Hub's ~500 MB guidance
+# (JPEG 1024 px ~ 150 kB, PNG ~ 1 MB, layout-only ~ 8 kB a document).
+SHARD_SIZE = {"jpeg": 2000, "png": 400, "none": 20000}
+ROW_GROUP = {"jpeg": 100, "png": 100, "none": 1000}
+BYTES_PER_DOC = {"jpeg": 200_000, "png": 1_300_000, "none": 12_000}  # upper estimates, for the disk check
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything that determines the bytes of a build (and nothing that does not, like workers)."""
+
+    n: int
+    seed: int = 0
+    doc_types: tuple[str, ...] = tuple(DOC_TYPES)
+    locales: tuple[str, ...] | None = None  # None: every locale of every template
+    templates: tuple[str, ...] | None = None  # None: every shipped template of the doc types
+    splits: tuple[tuple[str, float], ...] = (("train", 0.8), ("validation", 0.1), ("test", 0.1))
+    image_format: str = "jpeg"
+    width: int = 1024
+    mode: str = "RGB"
+    quality: int = 90
+    pdf: bool = False
+    augment: bool = True
+    tokenizer: str = "default"
+    budget_percentile: float = 99.5
+    calibration_docs: int = 2000  # documents measured to choose the mask budgets
+    shard_size: int = 0  # 0: by image format
+    version: str = __version__
+
+    def __post_init__(self) -> None:
+        if self.n <= 0:
+            raise DatagenError(f"--n must be a positive number of documents, not {self.n}")
+        unknown = [t for t in self.doc_types if t not in DOC_TYPES]
+        if unknown or not self.doc_types:
+            raise DatagenError(f"unknown doc type(s) {', '.join(unknown) or '(none)'} (known: {', '.join(DOC_TYPES)})")
+        total = sum(r for _, r in self.splits)
+        if any(r < 0 for _, r in self.splits) or not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise DatagenError(f"split ratios must be non-negative and sum to 1, got {total:g}")
+        if self.image_format not in SHARD_SIZE:
+            raise DatagenError(f"--image-format must be one of {', '.join(SHARD_SIZE)}, not {self.image_format!r}")
+
+    @property
+    def docs_per_shard(self) -> int:
+        """The format's size, but at least ~64 shards for smaller builds so that every core gets work."""
+        return self.shard_size or min(SHARD_SIZE[self.image_format], max(50, math.ceil(self.n / 64)))
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BuildConfig:
+        data = dict(data)
+        for key in ("doc_types", "locales", "templates"):
+            if data.get(key) is not None:
+                data[key] = tuple(data[key])
+        data["splits"] = tuple((name, ratio) for name, ratio in data["splits"])
+        return cls(**data)
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class Shard:
+    split: str
+    index: int
+    count: int
+    start: int  # first global document index
+    stop: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.split}-{self.index:05d}-of-{self.count:05d}"
+
+    @property
+    def path(self) -> str:
+        return f"data/{self.name}.parquet"
+
+
+def split_sizes(config: BuildConfig) -> list[tuple[str, int]]:
+    """Documents per split by the largest-remainder method (sums to n exactly)."""
+    sizes = [(name, int(config.n * ratio)) for name, ratio in config.splits]
+    rest = config.n - sum(s for _, s in sizes)
+    order = sorted(range(len(sizes)), key=lambda i: -(config.n * config.splits[i][1] - sizes[i][1]))
+    for i in order[:rest]:
+        sizes[i] = (sizes[i][0], sizes[i][1] + 1)
+    return [(name, size) for name, size in sizes if size > 0]
+
+
+def shard_plan(config: BuildConfig) -> list[Shard]:
+    shards, start = [], 0
+    per = config.docs_per_shard
+    for split, size in split_sizes(config):
+        count = math.ceil(size / per)
+        for k in range(count):
+            lo = start + k * per
+            shards.append(Shard(split, k, count, lo, min(lo + per, start + size)))
+        start += size
+    return shards
+
+
+@cache
+def eligible(config: BuildConfig) -> dict[str, list[tuple[Template, tuple[str, ...]]]]:
+    """doc type -> [(template, locales it may use)], after the doc-type/template/locale filters."""
+    wanted = set(config.templates) if config.templates else None
+    out: dict[str, list[tuple[Template, tuple[str, ...]]]] = {t: [] for t in config.doc_types}
+    for path in list_templates():
+        template = load_template_cached(str(path))
+        if template.doc_type not in out or (wanted is not None and template.id not in wanted):
+            continue
+        locales = tuple(loc for loc in template.locales if config.locales is None or loc in config.locales)
+        if locales:
+            out[template.doc_type].append((template, locales))
+    if wanted is not None:
+        known = {t.id for pairs in out.values() for t, _ in pairs}
+        missing = sorted(wanted - known)
+        if missing:
+            raise DatagenError(f"unknown template(s) or none of their locales selected: {', '.join(missing)}")
+    empty = [t for t, pairs in out.items() if not pairs]
+    if empty:
+        raise DatagenError(f"no template supports doc type(s) {', '.join(empty)} with locales {', '.join(config.locales or [])}")
+    return out
+
+
+def document_spec(config: BuildConfig, g: int, stream: str = "doc") -> tuple[Template, str, int]:
+    """(template, locale, seed) of global document ``g``: uniform over doc types, then templates, then locales."""
+    rng = random.Random(derive_seed("build", config.seed, stream, g))
+    pairs = eligible(config)[rng.choice(config.doc_types)]
+    template, locales = pairs[rng.randrange(len(pairs))]
+    return template, rng.choice(locales), rng.getrandbits(63)
+
+
+# --------------------------------------------------------------------------- tokenizer and budgets
+
+
+@cache
+def load_tokenizer(name: str) -> Any:
+    from transformers import AutoTokenizer
+
+    path = DEFAULT_TOKENIZER if name == "default" else name
+    try:
+        return AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        raise DatagenError(f"cannot load tokenizer {name!r}: {str(exc).splitlines()[0]}") from None
+
+
+def calibrate_budgets(config: BuildConfig) -> dict[str, dict[str, int]]:
+    """Mask budgets per doc type and key from a calibration sample (its own seed stream, layout only)."""
+    tokenizer = load_tokenizer(config.tokenizer)
+    lengths: dict[str, dict[str, list[int]]] = {t: {k: [] for k in DOC_TYPES[t]} for t in config.doc_types}
+    for g in tqdm(range(config.calibration_docs), desc="calibrating mask budgets", unit="doc", leave=False):
+        template, locale, seed = document_spec(config, g, stream="calibration")
+        record = generate(template, seed, locale, width=config.width, raster=False).record
+        for f, target in zip(record["fields"], pip_targets(record["fields"]), strict=True):
+            if f["present"]:
+                lengths[template.doc_type][f["key"]].append(len(tokenizer.encode(target, add_special_tokens=False)))
+    unknown = len(tokenizer.encode("unknown", add_special_tokens=False))
+    return {t: compute_budgets(per_key, unknown, config.budget_percentile) for t, per_key in lengths.items()}
+
+
+# --------------------------------------------------------------------------- one shard
+
+
+@dataclass
+class ShardStats:
+    """What ``datagen stats`` and the card report, summed over shards."""
+
+    rows: int = 0
+    doc_types: Counter = field(default_factory=Counter)
+    templates: Counter = field(default_factory=Counter)
+    locales: Counter = field(default_factory=Counter)
+    present: Counter = field(default_factory=Counter)  # "doc_type/key" -> documents with the key present
+    overflow: Counter = field(default_factory=Counter)  # "doc_type/key" -> values longer than the budget
+    words_hist: Counter = field(default_factory=Counter)  # words per document, in bins of 25
+    value_len_hist: Counter = field(default_factory=Counter)  # characters per present value, bins of 5
+
+    def add(self, row: dict[str, Any]) -> None:
+        t = row["doc_type"]
+        self.rows += 1
+        self.doc_types[t] += 1
+        self.templates[row["template_id"]] += 1
+        self.locales[row["locale"]] += 1
+        self.words_hist[str(len(row["words"]) // 25 * 25)] += 1
+        for f in row["fields"]:
+            if f["present"]:
+                self.present[f"{t}/{f['key']}"] += 1
+                self.value_len_hist[str(len(f["value"]) // 5 * 5)] += 1
+        for key in row["pip_overflow"]:
+            self.overflow[f"{t}/{key}"] += 1
+
+    def merge(self, other: dict[str, Any]) -> None:
+        self.rows += other["rows"]
+        for name in ("doc_types", "templates", "locales", "present", "overflow", "words_hist", "value_len_hist"):
+            getattr(self, name).update(other[name])
+
+    def to_json(self) -> dict[str, Any]:
+        # not dataclasses.asdict: it rebuilds a Counter from (key, count) pairs, counting the pairs
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {k: dict(sorted(v.items())) if isinstance(v, Counter) else v for k, v in values.items()}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def build_shard(config: BuildConfig, budgets: dict[str, dict[str, int]], shard: Shard, out: Path, progress: Any = None) -> dict[str, Any]:
+    """Write one shard (temp file + rename) and its sidecar; return the sidecar."""
+    eager = config.image_format != "none"
+    features = dataset_features(image=eager, pdf=config.pdf)
+    schema = features.arrow_schema
+    tokenizer = load_tokenizer(config.tokenizer)
+    final = out / shard.path
+    tmp = final.with_name(f".{final.name}.tmp")
+    stats = ShardStats()
+    rows: list[dict[str, Any]] = []
+    group = ROW_GROUP[config.image_format]
+    try:
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for g in range(shard.start, shard.stop):
+                template, locale, seed = document_spec(config, g)
+                gen = generate(
+                    template, seed, locale, width=config.width, mode=config.mode, raster=eager, pdf=config.pdf, augmentations=config.augment
+                )
+                image = encode_image(gen.image, config.image_format, config.quality) if eager else None
+                row = record_to_row(gen.record, budgets[template.doc_type], tokenizer, image=image, pdf=gen.pdf)
+                stats.add(row)
+                rows.append(row)
+                if len(rows) == group:
+                    writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+                    rows.clear()
+                    if progress is not None:
+                        progress.put(group)
+            if rows:
+                writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+                if progress is not None:
+                    progress.put(len(rows))
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    sidecar = {
+        "name": shard.name,
+        "path": shard.path,
+        "split": shard.split,
+        "rows": shard.stop - shard.start,
+        "bytes": final.stat().st_size,
+        "sha256": _sha256(final),
+        "stats": stats.to_json(),
+    }
+    write_atomic(out / STATE_DIR / "shards" / f"{shard.name}.json", json.dumps(sidecar, indent=1).encode())
+    return sidecar
+
+
+# --------------------------------------------------------------------------- the build
+
+
+def parse_count(text: str) -> int:
+    """``1e6``, ``1_000_000`` and ``1000000`` are all one million; anything else is an error."""
+    cleaned = text.strip().replace("_", "")
+    try:
+        value = float(cleaned) if re.fullmatch(r"\d+(\.\d+)?[eE]\d+", cleaned) else int(cleaned)
+    except ValueError:
+        raise DatagenError(f"--n must be a whole number of documents (e.g. 5000, 1e6, 1_000_000), not {text!r}") from None
+    if value != int(value) or value <= 0:
+        raise DatagenError(f"--n must be a positive whole number of documents, not {text!r}")
+    return int(value)
+
+
+def parse_slice(text: str | None) -> tuple[int, int]:
+    if text is None:
+        return 0, 1
+    match = re.fullmatch(r"(\d+)/(\d+)", text)
+    if not match or int(match.group(2)) == 0 or int(match.group(1)) >= int(match.group(2)):
+        raise DatagenError(f"--shards must be K/N with 0 <= K < N (e.g. 0/4), not {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _state_path(out: Path) -> Path:
+    return out / STATE_DIR / "build.json"
+
+
+def _prepare(config: BuildConfig, out: Path) -> dict[str, Any]:
+    """Create or reuse the output folder; refuse a folder that holds anything else."""
+    eligible(config)  # unknown templates or locales fail before anything is written
+    state_file = _state_path(out)
+    if state_file.exists():
+        state = json.loads(state_file.read_text())
+        if state["config_hash"] != config.digest():
+            raise DatagenError(
+                f"{out} holds a build with a different configuration (hash {state['config_hash']}, this one {config.digest()}); use another --out or the same options"
+            )
+        return state
+    if out.exists() and any(out.iterdir()):
+        raise DatagenError(f"{out} is not empty and holds no datagen build; choose an empty or new --out")
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatagenError(f"cannot write to {out}: {exc.strerror}") from None
+    try:
+        _check_disk(config, out)
+        budgets = calibrate_budgets(config)
+    except BaseException:
+        if created:
+            out.rmdir()  # leave nothing behind
+        raise
+    state = {
+        "config": config.to_json(),
+        "config_hash": config.digest(),
+        "generator_version": __version__,
+        "command": command_line(),
+        "budgets": budgets,
+        "shards": [s.path for s in shard_plan(config)],
+    }
+    try:
+        write_atomic(state_file, json.dumps(state, indent=1).encode())
+    except OSError as exc:
+        raise DatagenError(f"cannot write to {out}: {exc.strerror}") from None
+    return state
+
+
+def _check_disk(config: BuildConfig, out: Path) -> None:
+    free = shutil.disk_usage(out).free
+    need = config.n * BYTES_PER_DOC[config.image_format]
+    if need > free:
+        raise DatagenError(f"not enough disk space in {out}: the build needs up to {need / 1e9:.1f} GB, {free / 1e9:.1f} GB free")
+
+
+def finished_shard(out: Path, shard: Shard, verify: bool = False) -> dict[str, Any] | None:
+    """The sidecar of a finished shard whose file is there with its size (and checksum, if ``verify``).
+
+    Shards only appear by rename after they are complete, so size is enough to resume; hashing every
+    shard of a large image build would take longer than building a few of them.
+    """
+    sidecar = out / STATE_DIR / "shards" / f"{shard.name}.json"
+    path = out / shard.path
+    if not sidecar.exists() or not path.exists():
+        return None
+    info = json.loads(sidecar.read_text())
+    if info["bytes"] != path.stat().st_size or (verify and info["sha256"] != _sha256(path)):
+        return None
+    return info
+
+
+def _worker(args: tuple[dict[str, Any], dict[str, dict[str, int]], Shard, str]) -> dict[str, Any]:
+    config_json, budgets, shard, out = args
+    return build_shard(BuildConfig.from_json(config_json), budgets, shard, Path(out), _PROGRESS)
+
+
+_PROGRESS: Any = None
+
+
+def _init_worker(progress: Any) -> None:
+    global _PROGRESS
+    _PROGRESS = progress
+    with contextlib.suppress(ImportError):
+        import cv2
+
+        cv2.setNumThreads(1)
+
+
+def build(config: BuildConfig, out: Path, workers: int | None = None, shards: str | None = None, finalize: bool = True) -> Path | None:
+    """Build (or resume) ``out``; returns the card path when the dataset is complete."""
+    k, n = parse_slice(shards)
+    state = _prepare(config, out)
+    budgets = state["budgets"]
+    (out / "data").mkdir(parents=True, exist_ok=True)
+    for stale in (out / "data").glob(".*.tmp"):  # left by a killed run
+        stale.unlink()
+    plan = shard_plan(config)
+    mine = plan[k::n]
+    todo = [s for s in mine if finished_shard(out, s) is None]
+    total_docs = sum(s.stop - s.start for s in todo)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+    if todo:
+        _run(config, budgets, todo, out, workers, total_docs, already=sum(s.stop - s.start for s in mine) - total_docs)
+    if shards is not None and n > 1:
+        return None
+    return finalize_build(out) if finalize else None
+
+
+def _run(config: BuildConfig, budgets: dict[str, Any], todo: list[Shard], out: Path, workers: int, total_docs: int, already: int) -> None:
+    bar = tqdm(total=total_docs + already, initial=already, unit="doc", desc=f"building {out}", smoothing=0.05, dynamic_ncols=True)
+    jobs = [(config.to_json(), budgets, s, str(out)) for s in todo]
+    try:
+        if workers == 1:
+            progress: queue.Queue[int] = queue.Queue()
+            _init_worker(progress)
+            drain = _drain(progress, bar)
+            for job in jobs:
+                _worker(job)
+                drain()
+            return
+        ctx = mp.get_context("spawn")
+        progress = ctx.Queue()
+        stop = threading.Event()
+        pump = threading.Thread(target=_pump, args=(progress, bar, stop), daemon=True)
+        pump.start()
+        with ctx.Pool(workers, initializer=_init_worker, initargs=(progress,)) as pool:
+            try:
+                for _ in pool.imap_unordered(_worker, jobs):
+                    pass
+            except BaseException:
+                pool.terminate()
+                raise
+        stop.set()
+        pump.join()
+    except OSError as exc:
+        raise DatagenError(f"cannot write to {out}: {exc.strerror or exc}") from None
+    finally:
+        bar.close()
+        for stale in (out / "data").glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+
+
+def _drain(progress: queue.Queue[int], bar: tqdm) -> Any:
+    def drain() -> None:
+        while True:
+            try:
+                bar.update(progress.get_nowait())
+            except queue.Empty:
+                return
+
+    return drain
+
+
+def _pump(progress: Any, bar: tqdm, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            bar.update(progress.get(timeout=0.2))
+        except queue.Empty:
+            continue
+
+
+def iter_sidecars(out: Path) -> Iterator[dict[str, Any]]:
+    for path in sorted((out / STATE_DIR / "shards").glob("*.json")):
+        yield json.loads(path.read_text())
+
+
+def finalize_build(out: Path) -> Path:
+    """Check every shard of the plan against its sidecar, then write the statistics and the card."""
+    from datagen.card import write_card  # the card imports this module's ShardStats
+
+    state_file = _state_path(out)
+    if not state_file.exists():
+        raise DatagenError(f"{out} holds no datagen build (no {STATE_DIR}/build.json)")
+    state = json.loads(state_file.read_text())
+    config = BuildConfig.from_json(state["config"])
+    missing = [s.name for s in shard_plan(config) if finished_shard(out, s) is None]
+    if missing:
+        raise DatagenError(
+            f"{out}: {len(missing)} shard(s) missing or damaged (first: {missing[0]}); rerun the build (or its slices) to finish them"
+        )
+    public = {k: state[k] for k in ("config", "config_hash", "generator_version", "command", "budgets")}
+    write_atomic(out / "build_config.json", json.dumps(public, indent=1).encode())  # read by datagen.lazy
+    return write_card(out, state, list(iter_sidecars(out)))

@@ -1,0 +1,194 @@
+"""The dataset card (README.md next to the shards) and the statistics it reports.
+
+The YAML header is what the Hub and ``load_dataset`` read: ``configs`` maps splits to shard globs and
+``dataset_info`` carries the features (from ``datagen.features``, the one declaration) and the split
+sizes. The body says how the data was made (the exact command, version, config hash), the PIP mask
+budgets and how many values overflowed them, field coverage, length histograms and the citation.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from datasets.info import DatasetInfo, DatasetInfosDict
+from datasets.splits import SplitDict, SplitInfo
+from datasets.utils.metadata import MetadataConfigs
+from huggingface_hub import DatasetCard, DatasetCardData
+
+from datagen.doctypes import DOC_TYPES
+from datagen.features import dataset_features
+from datagen.io import write_atomic
+
+PIP_CITATION = """@article{wang2026pip,
+  title   = {Up to 36x Speedup: Mask-based Parallel Inference Paradigm for Key Information Extraction in MLLMs},
+  author  = {Wang, Xinzhong and Guo, Ya and Li, Jing and Chen, Huan and Tu, Yi and Hong, Yijie and Liu, Gongshen and Zhu, Huijia},
+  journal = {arXiv preprint arXiv:2601.19613},
+  year    = {2026}
+}"""
+
+STATS_FILE = "dataset_stats.json"
+
+
+def aggregate(sidecars: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sum the per-shard statistics, overall and per split."""
+    from datagen.build import ShardStats
+
+    total, per_split = ShardStats(), {}
+    for sc in sidecars:
+        total.merge(sc["stats"])
+        per_split.setdefault(sc["split"], ShardStats()).merge(sc["stats"])
+    return {"total": total.to_json(), "splits": {k: v.to_json() for k, v in per_split.items()}}
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _histogram(hist: dict[str, int], unit: str) -> str:
+    if not hist:
+        return "(none)"
+    peak = max(hist.values())
+    rows = sorted(((int(k), v) for k, v in hist.items()))
+    return (
+        "```\n"
+        + "\n".join(f"{lo:>5}-{lo + (25 if unit == 'words' else 5) - 1:<5} {'#' * max(1, round(40 * v / peak)):<40} {v}" for lo, v in rows)
+        + "\n```"
+    )
+
+
+def card_text(state: dict[str, Any], sidecars: list[dict[str, Any]], stats: dict[str, Any]) -> str:
+    config = state["config"]
+    features = dataset_features(image=config["image_format"] != "none", pdf=config["pdf"])
+    splits = SplitDict()
+    order = [name for name, _ in config["splits"]]
+    sizes = {name: sum(sc["bytes"] for sc in sidecars if sc["split"] == name) for name in order}
+    for name in order:
+        if name in stats["splits"]:
+            splits.add(SplitInfo(name=name, num_bytes=sizes[name], num_examples=stats["splits"][name]["rows"]))
+    total_bytes = sum(sizes.values())
+    info = DatasetInfo(features=features, splits=splits, download_size=total_bytes, dataset_size=total_bytes)
+    locales = sorted(stats["total"]["locales"])
+    data = DatasetCardData(
+        license="cc-by-4.0",
+        pretty_name=f"pip-kie synthetic documents ({stats['total']['rows']:,})",
+        language=sorted({loc.split("_")[0] for loc in locales}),
+        task_categories=["image-to-text", "token-classification"],
+        tags=["key-information-extraction", "document-understanding", "synthetic", "parallel-inference", "datagen"],
+    )
+    DatasetInfosDict({"default": info}).to_dataset_card_data(data)
+    MetadataConfigs(
+        {"default": {"data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in order if s in stats["splits"]]}}
+    ).to_dataset_card_data(data)
+    return f"---\n{data.to_yaml()}\n---\n\n{_body(state, stats)}"
+
+
+def statistics_markdown(state: dict[str, Any], stats: dict[str, Any]) -> str:
+    """Splits, mask budgets with coverage and overflow, counts and histograms (card and ``datagen stats``)."""
+    config, total = state["config"], stats["total"]
+    budget_rows = []
+    for doc_type, per_key in state["budgets"].items():
+        n_type = total["doc_types"].get(doc_type, 0)
+        for key in DOC_TYPES[doc_type]:
+            present = total["present"].get(f"{doc_type}/{key}", 0)
+            over = total["overflow"].get(f"{doc_type}/{key}", 0)
+            budget_rows.append((doc_type, key, per_key[key], f"{present / n_type:.1%}" if n_type else "-", over))
+    split_rows = [(name, s["rows"]) for name, s in stats["splits"].items()]
+    return f"""{_table(("split", "documents"), split_rows)}
+
+## Masked-prompt budgets and field coverage
+
+Budgets are in tokens of `{config["tokenizer"]}` (the toolkit's tokenizer when `default`), the
+{config["budget_percentile"]}th percentile of value lengths in a calibration sample of the same
+configuration. Values longer than their budget are cut to it and listed in the row's `pip_overflow`:
+the last column counts them.
+
+{_table(("doc type", "key", "budget (tokens)", "present", "values over budget"), budget_rows)}
+
+## Statistics
+
+{_table(("doc type", "documents"), sorted(total["doc_types"].items()))}
+
+{_table(("template", "documents"), sorted(total["templates"].items()))}
+
+{_table(("locale", "documents"), sorted(total["locales"].items()))}
+
+Words per document:
+
+{_histogram(total["words_hist"], "words")}
+
+Characters per present field value:
+
+{_histogram(total["value_len_hist"], "chars")}
+"""
+
+
+def _body(state: dict[str, Any], stats: dict[str, Any]) -> str:
+    config, total = state["config"], stats["total"]
+    lazy_note = (
+        "Images are not stored (`--image-format none`): `datagen.lazy.load(path)` renders them on access, byte-identical to an eager build.\n"
+        if config["image_format"] == "none"
+        else ""
+    )
+    return f"""# pip-kie synthetic key-information-extraction documents
+
+{total["rows"]:,} synthetic invoices, receipts and forms generated by `datagen` {state["generator_version"]}
+(the pip-kie toolkit), with exact ground truth: every key of the doc type's schema (value as printed, or
+absent), line items, words with boxes on a 0–1000 grid, field→word links, and three prompt formats for
+training and evaluating key-information extraction: **masked-prompt (PIP)**, **autoregressive (AR)** and
+**chat** (transformers convention). The format is specified in `docs/format.md` of the toolkit.
+
+## Load
+
+```python
+from datasets import load_dataset
+ds = load_dataset("path/or/hub-id")              # or streaming=True
+```
+{lazy_note}
+## How it was generated
+
+```
+{state.get("command") or "datagen build"}
+```
+
+- generator version `{state["generator_version"]}`, configuration hash `{state["config_hash"]}`, seed {config["seed"]}
+- doc types: {", ".join(config["doc_types"])}; locales: {", ".join(sorted(total["locales"]))}
+- images: {config["image_format"]} at {config["width"]} px ({config["mode"]}), augmentations {"on" if config["augment"] else "off"}
+- the same command with the same version writes byte-identical shards
+
+{statistics_markdown(state, stats)}
+## Licence
+
+The data is released under CC BY 4.0. It is synthetic: names, companies and addresses come from Faker
+and do not describe real people or businesses. Fonts used to render it are under the SIL Open Font License.
+
+## Citation
+
+The masked-prompt format follows the PIP paper:
+
+```bibtex
+{PIP_CITATION}
+```
+"""
+
+
+def write_card(out: Path, state: dict[str, Any], sidecars: list[dict[str, Any]]) -> Path:
+    stats = aggregate(sidecars)
+    write_atomic(out / STATS_FILE, json.dumps(stats, indent=1).encode())
+    path = out / "README.md"
+    write_atomic(path, card_text(state, sidecars, stats).encode())
+    return path
+
+
+def read_card_yaml(path: Path) -> dict[str, Any]:
+    """The card's YAML header as a dict (what the Hub parses)."""
+    return DatasetCard.load(path).data.to_dict()
+
+
+def command_line() -> str:
+    return shlex.join(["datagen", *sys.argv[1:]])

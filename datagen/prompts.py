@@ -1,0 +1,160 @@
+"""The three prompt formats built from a record: masked-prompt (PIP), autoregressive (AR) and chat.
+
+All three share one instruction that lists every key of the doc type in the schema's order. The
+OCR-style document text (the record's words in reading order, one printed line per text line) comes
+first in the PIP and AR prompts; the chat format carries the image instead.
+
+- PIP: after the instruction, each key is followed by a run of ``[mask]`` of that key's budget (in
+  tokens of a named tokenizer). The target of a key is the value's tokens followed by ``[pad]`` up to
+  the budget; an absent key's target is the tokens of ``unknown``. A value longer than its budget is
+  cut to the budget *and reported* (``pip_overflow``), never silently.
+- AR: the same instruction; the target is the JSON object of values (absent keys are ``null``).
+- chat: ``messages`` in the transformers chat-template convention (user: image + instruction,
+  assistant: the AR target).
+
+Everything is derived from ``fields`` (key, value, present), so a harness can rebuild the PIP prompt
+and targets for any other tokenizer with ``pip_budgets`` + ``pip_prompt`` + ``pip_targets``.
+See ``docs/format.md`` for worked examples.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from datagen.doctypes import DOC_TYPES
+
+MASK = "[mask]"
+PAD = "[pad]"
+UNKNOWN = "unknown"
+
+
+class Tokenizer(Protocol):
+    """What the prompt builder needs of a Hugging Face tokenizer."""
+
+    pad_token_id: int | None
+
+    def encode(self, text: str, add_special_tokens: bool = ...) -> list[int]: ...
+    def decode(self, ids: Sequence[int], skip_special_tokens: bool = ...) -> str: ...
+
+
+def document_text(words: Sequence[str], line_ids: Sequence[int]) -> str:
+    """The words in reading order, one output line per printed line."""
+    lines: list[list[str]] = []
+    last = None
+    for word, line in zip(words, line_ids, strict=True):
+        if line != last:
+            lines.append([])
+            last = line
+        lines[-1].append(word)
+    return "\n".join(" ".join(line) for line in lines)
+
+
+def instruction(doc_type: str) -> str:
+    keys = ", ".join(DOC_TYPES[doc_type])
+    return f"Extract the fields of this {doc_type}: {keys}. Give each value exactly as printed; a field that is not on the document is {UNKNOWN}."
+
+
+def _with_document(text: str, body: str) -> str:
+    return f"<document>\n{text}\n</document>\n{body}"
+
+
+# ----------------------------------------------------------------------------- AR and chat
+
+
+def ar_prompt(doc_type: str, text: str) -> str:
+    return _with_document(text, instruction(doc_type) + " Answer with one JSON object.")
+
+
+def ar_target(fields: Sequence[dict[str, Any]]) -> str:
+    return json.dumps({f["key"]: f["value"] if f["present"] else None for f in fields}, ensure_ascii=False)
+
+
+def parse_ar(output: str, doc_type: str) -> tuple[dict[str, str | None], bool]:
+    """Values from a model's JSON answer; (values, ok). Malformed output gives all-None and ok=False."""
+    keys = DOC_TYPES[doc_type]
+    match = re.search(r"\{.*\}", output, flags=re.DOTALL)
+    try:
+        data = json.loads(match.group(0)) if match else None
+    except json.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        return dict.fromkeys(keys), False
+    return {k: None if data.get(k) in (None, UNKNOWN) else str(data[k]) for k in keys}, True
+
+
+def chat_messages(doc_type: str, target: str) -> list[dict[str, Any]]:
+    user = [{"type": "image", "text": None}, {"type": "text", "text": instruction(doc_type) + " Answer with one JSON object."}]
+    return [{"role": "user", "content": user}, {"role": "assistant", "content": [{"type": "text", "text": target}]}]
+
+
+# ----------------------------------------------------------------------------- PIP
+
+
+def pip_prompt(doc_type: str, text: str, budgets: dict[str, int], mask: str = MASK) -> str:
+    slots = "".join(f"{key}: {mask * budgets[key]}\n" for key in DOC_TYPES[doc_type])
+    # The mask and pad tokens never appear in the instruction itself: every mask in the prompt is a slot.
+    body = instruction(doc_type) + " Fill the masks after each key with its value, then padding.\n"
+    return _with_document(text, body + slots)
+
+
+def parse_pip_prompt(prompt: str, doc_type: str, mask: str = MASK) -> dict[str, int]:
+    """Budgets back from a PIP prompt (the round trip the harness relies on)."""
+    budgets = {}
+    for key in DOC_TYPES[doc_type]:
+        match = re.search(rf"^{re.escape(key)}: ((?:{re.escape(mask)})+)$", prompt, flags=re.MULTILINE)
+        if match is None:
+            raise ValueError(f"PIP prompt has no mask run for key {key!r}")
+        budgets[key] = len(match.group(1)) // len(mask)
+    return budgets
+
+
+def pip_targets(fields: Sequence[dict[str, Any]]) -> list[str]:
+    """Per key (schema order), the text the masks must spell: the value, or ``unknown``."""
+    return [f["value"] if f["present"] else UNKNOWN for f in fields]
+
+
+def pip_target_ids(
+    targets: Sequence[str], keys: Sequence[str], budgets: dict[str, int], tokenizer: Tokenizer
+) -> tuple[list[list[int]], list[str]]:
+    """Token ids per key padded to the budget, and the keys whose value did not fit (cut, reported)."""
+    pad = tokenizer.pad_token_id
+    if pad is None:
+        raise ValueError("the tokenizer has no pad token")
+    out, overflow = [], []
+    for key, target in zip(keys, targets, strict=True):
+        ids = tokenizer.encode(target, add_special_tokens=False)
+        if len(ids) > budgets[key]:
+            overflow.append(key)
+            ids = ids[: budgets[key]]
+        out.append(ids + [pad] * (budgets[key] - len(ids)))
+    return out, overflow
+
+
+def parse_pip(ids_per_key: Sequence[Sequence[int]], doc_type: str, tokenizer: Tokenizer) -> dict[str, str | None]:
+    """Values from the tokens predicted at each key's masks: strip padding, decode, map ``unknown``."""
+    pad = tokenizer.pad_token_id
+    values: dict[str, str | None] = {}
+    for key, ids in zip(DOC_TYPES[doc_type], ids_per_key, strict=True):
+        kept = list(ids)
+        while kept and kept[-1] == pad:
+            kept.pop()
+        text = tokenizer.decode([i for i in kept if i != pad], skip_special_tokens=False).strip()
+        values[key] = None if text in ("", UNKNOWN) else text
+    return values
+
+
+def compute_budgets(token_lengths: dict[str, Iterable[int]], unknown_len: int, percentile: float = 99.5) -> dict[str, int]:
+    """Per-key mask budget: the ``percentile`` of present values' token lengths, at least ``unknown``."""
+    budgets = {}
+    for key, lengths in token_lengths.items():
+        ordered = sorted(lengths)
+        if ordered:
+            rank = max(0, math.ceil(percentile / 100 * len(ordered)) - 1)
+            budgets[key] = max(ordered[rank], unknown_len)
+        else:
+            budgets[key] = unknown_len
+    return budgets

@@ -1,0 +1,175 @@
+"""datagen build: Hub layout, determinism across workers, resume after kill -9, slices, lazy images."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from datasets import Image, load_dataset
+
+from datagen.build import BuildConfig, build, parse_count, shard_plan
+from datagen.card import read_card_yaml
+from datagen.cli import main
+from datagen.errors import DatagenError
+from datagen.features import dataset_features
+from datagen.lazy import load as lazy_load
+
+SMALL = {"n": 36, "seed": 3, "shard_size": 6, "calibration_docs": 60, "width": 256}
+
+
+def config(**overrides) -> BuildConfig:
+    return BuildConfig(**{**SMALL, "image_format": "none", **overrides})
+
+
+def digests(out: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((out / "data").glob("*.parquet"))}
+
+
+@pytest.fixture(scope="module")
+def layout_build(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("build") / "ds"
+    build(config(), out, workers=1)
+    return out
+
+
+def test_parse_count_accepts_the_spellings_of_a_million():
+    assert parse_count("1e6") == parse_count("1_000_000") == parse_count("1000000") == 1_000_000
+    for bad in ("0", "-5", "abc", "1.5", "1e-3", ""):
+        with pytest.raises(DatagenError):
+            parse_count(bad)
+
+
+def test_hub_layout_card_and_load_dataset(layout_build):
+    out = layout_build
+    names = sorted(p.name for p in (out / "data").iterdir())
+    assert names[0] == "test-00000-of-00001.parquet" and "train-00004-of-00005.parquet" in names
+    assert all(not n.startswith(".") for n in names)
+    ds = load_dataset(str(out))
+    assert {k: len(v) for k, v in ds.items()} == {"train": 29, "validation": 4, "test": 3}
+    assert ds["train"].features == dataset_features(image=False)
+    row = ds["train"][0]
+    assert [f["key"] for f in row["fields"]][:1] and row["pip_prompt"].count("[mask]") == sum(len(ids) for ids in row["pip_target_ids"])
+    card = read_card_yaml(out / "README.md")
+    assert {s["name"]: s["num_examples"] for s in card["dataset_info"]["splits"]} == {"train": 29, "validation": 4, "test": 3}
+    assert card["configs"][0]["data_files"][0] == {"split": "train", "path": "data/train-*.parquet"}
+    assert {f["name"] for f in card["dataset_info"]["features"]} == set(dataset_features(image=False))
+    assert "2601.19613" in (out / "README.md").read_text()
+
+
+def test_streaming_load(layout_build):
+    stream = load_dataset(str(layout_build), streaming=True)
+    first = next(iter(stream["validation"]))
+    assert first["id"] == load_dataset(str(layout_build))["validation"][0]["id"]
+
+
+def test_same_bytes_with_any_number_of_workers(layout_build, tmp_path):
+    build(config(), tmp_path / "two", workers=2)
+    assert digests(tmp_path / "two") == digests(layout_build)
+
+
+def test_slices_then_merge_equal_the_full_build(layout_build, tmp_path, capsys):
+    out = tmp_path / "sliced"
+    assert build(config(), out, workers=1, shards="0/2") is None
+    assert main(["merge", str(out)]) == 2  # half the shards are missing
+    assert "missing" in capsys.readouterr().err
+    build(config(), out, workers=1, shards="1/2")
+    assert main(["merge", str(out)]) == 0
+    assert digests(out) == digests(layout_build)
+    assert (out / "README.md").read_text() == (layout_build / "README.md").read_text().replace(str(layout_build), str(out))
+
+
+def test_kill_9_then_rerun_gives_the_same_dataset(layout_build, tmp_path):
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "datagen.cli", "build", "--n", "36", "--seed", "3", "--image-format", "none", "--out", str(out)]
+    cmd += ["--shard-size", "6", "--calibration-docs", "60", "--width", "256", "--workers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sidecars = out / ".datagen" / "shards"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(sidecars.glob("*.json"))) < 2:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = len(list(sidecars.glob("*.json")))
+    assert 2 <= done < len(shard_plan(config())), "the kill should land mid-build"
+    subprocess.run(cmd, check=True, capture_output=True)
+    assert digests(out) == digests(layout_build)
+
+
+def test_different_config_refuses_and_touches_nothing(layout_build, capsys):
+    before = {p: p.stat().st_mtime_ns for p in layout_build.rglob("*")}
+    code = main(["build", "--n", "36", "--seed", "4", "--image-format", "none", "--out", str(layout_build)])
+    assert code == 2
+    assert "different configuration" in capsys.readouterr().err
+    assert {p: p.stat().st_mtime_ns for p in layout_build.rglob("*")} == before
+
+
+def test_non_empty_foreign_folder_refused(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["build", "--n", "10", "--out", str(tmp_path)]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--n", "0"], "positive"),
+        (["--n", "-3"], "positive"),
+        (["--n", "ten"], "whole number"),
+        (["--n", "10", "--split-ratios", "0.5,0.2,0.2"], "sum to 1"),
+        (["--n", "10", "--doc-types", "letter"], "unknown doc type"),
+        (["--n", "10", "--locales", "xx_XX"], "no template supports"),
+        (["--n", "10", "--templates", "receipt/nope"], "unknown template"),
+        (["--n", "10", "--shards", "2/2"], "K/N"),
+        (["--n", "1e9"], "not enough disk space"),
+    ],
+)
+def test_bad_input_one_line_exit_2(tmp_path, args, needle):
+    out = tmp_path / "o"
+    proc = subprocess.run([sys.executable, "-m", "datagen.cli", "build", "--out", str(out), *args], capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], proc.stderr
+    assert not out.exists() or not any(out.rglob("*.parquet"))
+
+
+def test_unwritable_output(capsys):
+    assert main(["build", "--n", "10", "--out", "/proc/datagen-test/ds"]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_lazy_images_equal_eager_images(layout_build, tmp_path):
+    eager_out = tmp_path / "eager"
+    build(config(image_format="jpeg"), eager_out, workers=1)
+    eager = load_dataset(str(eager_out))["validation"].cast_column("image", Image(decode=False))
+    lazy = lazy_load(layout_build, decode=False)["validation"]
+    assert len(lazy) == len(eager) == 4
+    for i in range(len(eager)):
+        assert lazy[i]["id"] == eager[i]["id"]
+        assert lazy[i]["image"]["bytes"] == eager[i]["image"]["bytes"]
+    decoded = lazy_load(layout_build)["validation"][0]["image"]
+    assert decoded.size[0] <= 280
+
+
+def test_publish_dry_run_checks_card_and_shards(layout_build, capsys, tmp_path):
+    assert main(["publish", str(layout_build), "--repo-id", "org/synth-kie", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "would upload" in out and "data/train-00000-of-00005.parquet" in out and "README.md" in out
+    # a damaged copy is refused by name
+    broken = tmp_path / "broken"
+    shutil.copytree(layout_build, broken)
+    (broken / "data" / "test-00000-of-00001.parquet").write_bytes(b"PAR1")
+    assert main(["publish", str(broken), "--repo-id", "org/x", "--dry-run"]) == 2
+    assert "test-00000-of-00001.parquet is missing or damaged" in capsys.readouterr().err
+
+
+def test_stats_command(layout_build, capsys):
+    assert main(["stats", str(layout_build)]) == 0
+    out = capsys.readouterr().out
+    assert "36 documents in 7/7 shards" in out and "| receipt | total |" in out
