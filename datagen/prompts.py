@@ -117,6 +117,15 @@ def pip_targets(fields: Sequence[dict[str, Any]]) -> list[str]:
     return [f["value"] if f["present"] else UNKNOWN for f in fields]
 
 
+def encode_all(tokenizer: Tokenizer, texts: Sequence[str]) -> list[list[int]]:
+    """Token ids of each text, without special tokens: one batched call into a fast tokenizer's Rust
+    backend (a per-text ``encode`` costs ~0.1 ms of Python overhead, 15 times per document)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        return [e.ids for e in backend.encode_batch(list(texts), add_special_tokens=False)]
+    return [tokenizer.encode(t, add_special_tokens=False) for t in texts]
+
+
 def pip_target_ids(
     targets: Sequence[str], keys: Sequence[str], budgets: dict[str, int], tokenizer: Tokenizer
 ) -> tuple[list[list[int]], list[str]]:
@@ -125,8 +134,7 @@ def pip_target_ids(
     if pad is None:
         raise ValueError("the tokenizer has no pad token")
     out, overflow = [], []
-    for key, target in zip(keys, targets, strict=True):
-        ids = tokenizer.encode(target, add_special_tokens=False)
+    for key, ids in zip(keys, encode_all(tokenizer, targets), strict=True):
         if len(ids) > budgets[key]:
             overflow.append(key)
             ids = ids[: budgets[key]]
