@@ -7,7 +7,6 @@ dropped by chance, a value wrapped over lines or a table column was left out.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -42,14 +41,11 @@ def build_record(doc: Document, layout: Layout, boxes: np.ndarray, image_size: t
         ids = field_words.get(key, [])
         fields.append({"key": key, "value": " ".join(words[i].text for i in ids) if ids else None, "present": bool(ids), "word_ids": ids})
     line_items = [{col: " ".join(cells[row].get(col, [])) for col in LINE_ITEM_COLUMNS} for row in sorted(cells)]
-    abs_boxes = [
-        [max(0, math.floor(x0)), max(0, math.floor(y0)), min(width, math.ceil(x1)), min(height, math.ceil(y1))]
-        for x0, y0, x1, y1 in boxes.tolist()
-    ]
-    norm = [
-        [round(b[0] * 1000 / width), round(b[1] * 1000 / height), round(b[2] * 1000 / width), round(b[3] * 1000 / height)]
-        for b in abs_boxes
-    ]
+    # whole pixels that cover each box (floor the top-left, ceil the bottom-right), inside the image
+    size = np.array([width, height, width, height])
+    pixels = np.clip(np.concatenate([np.floor(boxes[:, :2]), np.ceil(boxes[:, 2:])], axis=1), 0, size).astype(np.int64)
+    abs_boxes = pixels.tolist()
+    norm = np.rint(pixels * 1000 / size).astype(np.int64).tolist()
     return {
         "id": f"{doc.template.id}:{doc.seed}",
         "doc_type": doc.template.doc_type,
