@@ -422,7 +422,7 @@ def _init_worker(progress: Any) -> None:
         cv2.setNumThreads(1)
 
 
-def build(config: BuildConfig, out: Path, workers: int | None = None, shards: str | None = None, finalize: bool = True) -> Path | None:
+def build(config: BuildConfig, out: Path, workers: int | None = None, shards: str | None = None) -> Path | None:
     """Build (or resume) ``out``; returns the card path when the dataset is complete."""
     k, n = parse_slice(shards)
     state = _prepare(config, out)
@@ -439,20 +439,17 @@ def build(config: BuildConfig, out: Path, workers: int | None = None, shards: st
         _run(config, budgets, todo, out, workers, total_docs, already=sum(s.stop - s.start for s in mine) - total_docs)
     if shards is not None and n > 1:
         return None
-    return finalize_build(out) if finalize else None
+    return finalize_build(out)
 
 
 def _run(config: BuildConfig, budgets: dict[str, Any], todo: list[Shard], out: Path, workers: int, total_docs: int, already: int) -> None:
     bar = tqdm(total=total_docs + already, initial=already, unit="doc", desc=f"building {out}", smoothing=0.05, dynamic_ncols=True)
     jobs = [(config.to_json(), budgets, s, str(out)) for s in todo]
     try:
-        if workers == 1:
-            progress: queue.Queue[int] = queue.Queue()
-            _init_worker(progress)
-            drain = _drain(progress, bar)
+        if workers == 1:  # in this process: the bar itself receives the progress
+            _init_worker(_BarProgress(bar))
             for job in jobs:
                 _worker(job)
-                drain()
             return
         # fork where the platform has it: workers start in milliseconds with the templates, tokenizer and
         # the Faker pools the calibration warmed already loaded; the pool exists before any thread starts.
@@ -478,15 +475,14 @@ def _run(config: BuildConfig, budgets: dict[str, Any], todo: list[Shard], out: P
             stale.unlink(missing_ok=True)
 
 
-def _drain(progress: queue.Queue[int], bar: tqdm) -> Any:
-    def drain() -> None:
-        while True:
-            try:
-                bar.update(progress.get_nowait())
-            except queue.Empty:
-                return
+class _BarProgress:
+    """The ``put`` of a progress queue, for a build that runs in this process."""
 
-    return drain
+    def __init__(self, bar: tqdm):
+        self.bar = bar
+
+    def put(self, docs: int) -> None:
+        self.bar.update(docs)
 
 
 def _pump(progress: Any, bar: tqdm, stop: threading.Event) -> None:
