@@ -80,20 +80,21 @@ class _EveryIndex:
 
 
 def fill_pools(templates: list[Template]) -> int:
-    """Draw every entry of every Faker pool the templates use; returns how many pools."""
-    seen = set()
+    """Draw every entry of every Faker pool the templates use; returns how many pools there are.
+
+    A pool shared by several templates is walked again, but then every draw is a memo hit.
+    """
+    locales = set()
     for t in templates:
         gens = [*t.vars.values(), *t.fields.values(), *(t.items.columns.values() if t.items else [])]
         for locale in t.locales:
+            locales.add(locale)
             for gen in gens:
-                key = (locale, gen.faker, repr(sorted(gen.args.items())))
-                if gen.faker is None or key in seen:
-                    continue
-                seen.add(key)
-                pool, rng = faker_pool(locale), _EveryIndex()
-                for _ in range(FAKER_POOL_SIZE):
-                    pool.draw(gen, rng)
-    return len(seen)
+                if gen.faker is not None:
+                    pool, rng = faker_pool(locale), _EveryIndex()
+                    for _ in range(FAKER_POOL_SIZE):
+                        pool.draw(gen, rng)
+    return sum(len(faker_pool(locale).memo) for locale in locales)
 
 
 def _jobs(templates: list[Template], n: int, first_seed: int) -> list[tuple[Template, int]]:

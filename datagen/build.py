@@ -26,7 +26,9 @@ import os
 import queue
 import random
 import re
+import shlex
 import shutil
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -40,13 +42,12 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from datagen import __version__
-from datagen.card import command_line
 from datagen.doctypes import DOC_TYPES
 from datagen.errors import DatagenError
 from datagen.features import dataset_features, record_to_row
 from datagen.io import write_atomic
 from datagen.pipeline import encode_image, generate
-from datagen.prompts import compute_budgets, pip_targets
+from datagen.prompts import compute_budgets, encode_all
 from datagen.sample import derive_seed
 from datagen.template import Template, list_templates, load_template_cached
 
@@ -208,9 +209,9 @@ def calibrate_budgets(config: BuildConfig) -> dict[str, dict[str, int]]:
     for g in tqdm(range(config.calibration_docs), desc="calibrating mask budgets", unit="doc", leave=False):
         template, locale, seed = document_spec(config, g, stream="calibration")
         record = generate(template, seed, locale, width=config.width, raster=False).record
-        for f, target in zip(record["fields"], pip_targets(record["fields"]), strict=True):
-            if f["present"]:
-                lengths[template.doc_type][f["key"]].append(len(tokenizer.encode(target, add_special_tokens=False)))
+        present = [f for f in record["fields"] if f["present"]]
+        for f, ids in zip(present, encode_all(tokenizer, [f["value"] for f in present]), strict=True):
+            lengths[template.doc_type][f["key"]].append(len(ids))
     unknown = len(tokenizer.encode("unknown", add_special_tokens=False))
     return {t: compute_budgets(per_key, unknown, config.budget_percentile) for t, per_key in lengths.items()}
 
@@ -340,6 +341,19 @@ def parse_slice(text: str | None) -> tuple[int, int]:
 
 def _state_path(out: Path) -> Path:
     return out / STATE_DIR / "build.json"
+
+
+def read_state(out: Path) -> dict[str, Any]:
+    """The build state of ``out`` (config, hash, budgets, plan); a folder without one is an error."""
+    state_file = _state_path(out)
+    if not state_file.exists():
+        raise DatagenError(f"{out} holds no datagen build (no {STATE_DIR}/build.json)")
+    return json.loads(state_file.read_text())
+
+
+def command_line() -> str:
+    """The command as typed, for the card (``datagen`` plus this process's arguments)."""
+    return shlex.join(["datagen", *sys.argv[1:]])
 
 
 def _prepare(config: BuildConfig, out: Path) -> dict[str, Any]:
@@ -502,10 +516,7 @@ def finalize_build(out: Path) -> Path:
     """Check every shard of the plan against its sidecar, then write the statistics and the card."""
     from datagen.card import write_card  # the card imports this module's ShardStats
 
-    state_file = _state_path(out)
-    if not state_file.exists():
-        raise DatagenError(f"{out} holds no datagen build (no {STATE_DIR}/build.json)")
-    state = json.loads(state_file.read_text())
+    state = read_state(out)
     config = BuildConfig.from_json(state["config"])
     missing = [s.name for s in shard_plan(config) if finished_shard(out, s) is None]
     if missing:

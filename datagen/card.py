@@ -9,8 +9,6 @@ budgets and how many values overflowed them, field coverage, length histograms a
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -188,7 +186,3 @@ def write_card(out: Path, state: dict[str, Any], sidecars: list[dict[str, Any]])
 def read_card_yaml(path: Path) -> dict[str, Any]:
     """The card's YAML header as a dict (what the Hub parses)."""
     return DatasetCard.load(path).data.to_dict()
-
-
-def command_line() -> str:
-    return shlex.join(["datagen", *sys.argv[1:]])

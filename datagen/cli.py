@@ -136,14 +136,11 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
-    from datagen.build import STATE_DIR, iter_sidecars
+    from datagen.build import iter_sidecars, read_state
     from datagen.card import aggregate, statistics_markdown
 
     out = Path(args.dir)
-    state_file = out / STATE_DIR / "build.json"
-    if not state_file.exists():
-        raise DatagenError(f"{out} holds no datagen build (no {state_file.relative_to(out)})")
-    state = json.loads(state_file.read_text())
+    state = read_state(out)
     sidecars = list(iter_sidecars(out))
     stats = aggregate(sidecars)
     if args.json:

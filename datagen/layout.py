@@ -174,8 +174,7 @@ class _Engine:
         jit = self.st.jitter
         uniform = self.rng.uniform
         baseline = y + asc + (uniform(-jit, jit) if jit else 0.0)
-        if baseline + desc > self.limit:
-            raise Overflow
+        self.check(baseline + desc)
         if align == "right":
             x = x1 - width
         elif align == "center":

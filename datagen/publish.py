@@ -9,11 +9,10 @@ limits hold (files per folder, file sizes). Only then is anything uploaded, with
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from datagen.build import STATE_DIR, BuildConfig, finished_shard, shard_plan
+from datagen.build import BuildConfig, finished_shard, read_state, shard_plan
 from datagen.card import read_card_yaml
 from datagen.errors import DatagenError
 
@@ -30,13 +29,10 @@ class UploadPlan:
 
 def check_folder(out: Path) -> UploadPlan:
     """Everything ``publish`` verifies before uploading; raises DatagenError naming the problem."""
-    state_file = out / STATE_DIR / "build.json"
+    state = read_state(out)
     card_file = out / "README.md"
-    if not state_file.exists():
-        raise DatagenError(f"{out} holds no datagen build (no {STATE_DIR}/build.json)")
     if not card_file.exists():
         raise DatagenError(f"{out} has no card: finish the build or run 'datagen merge {out}'")
-    state = json.loads(state_file.read_text())
     plan = shard_plan(BuildConfig.from_json(state["config"]))
     missing = [s.path for s in plan if finished_shard(out, s, verify=True) is None]  # checksums too
     if missing:
