@@ -58,15 +58,19 @@ def instruction(doc_type: str) -> str:
     return f"Extract the fields of this {doc_type}: {keys}. Give each value exactly as printed; a field that is not on the document is {UNKNOWN}."
 
 
-def _with_document(text: str, body: str) -> str:
+def with_document(text: str, body: str) -> str:
     return f"<document>\n{text}\n</document>\n{body}"
 
 
 # ----------------------------------------------------------------------------- AR and chat
 
 
+def ar_instruction(doc_type: str) -> str:
+    return instruction(doc_type) + " Answer with one JSON object."
+
+
 def ar_prompt(doc_type: str, text: str) -> str:
-    return _with_document(text, instruction(doc_type) + " Answer with one JSON object.")
+    return with_document(text, ar_instruction(doc_type))
 
 
 def ar_target(fields: Sequence[dict[str, Any]]) -> str:
@@ -87,18 +91,25 @@ def parse_ar(output: str, doc_type: str) -> tuple[dict[str, str | None], bool]:
 
 
 def chat_messages(doc_type: str, target: str) -> list[dict[str, Any]]:
-    user = [{"type": "image", "text": None}, {"type": "text", "text": instruction(doc_type) + " Answer with one JSON object."}]
+    user = [{"type": "image", "text": None}, {"type": "text", "text": ar_instruction(doc_type)}]
     return [{"role": "user", "content": user}, {"role": "assistant", "content": [{"type": "text", "text": target}]}]
 
 
 # ----------------------------------------------------------------------------- PIP
 
 
-def pip_prompt(doc_type: str, text: str, budgets: dict[str, int], mask: str = MASK) -> str:
-    slots = "".join(f"{key}: {mask * budgets[key]}\n" for key in DOC_TYPES[doc_type])
+def pip_instruction(doc_type: str) -> str:
     # The mask and pad tokens never appear in the instruction itself: every mask in the prompt is a slot.
-    body = instruction(doc_type) + " Fill the masks after each key with its value, then padding.\n"
-    return _with_document(text, body + slots)
+    return instruction(doc_type) + " Fill the masks after each key with its value, then padding."
+
+
+def pip_slots(doc_type: str, budgets: dict[str, int], mask: str = MASK) -> str:
+    """The answer part of a PIP prompt: one line per key, ``key: `` then the key's run of masks."""
+    return "".join(f"{key}: {mask * budgets[key]}\n" for key in DOC_TYPES[doc_type])
+
+
+def pip_prompt(doc_type: str, text: str, budgets: dict[str, int], mask: str = MASK) -> str:
+    return with_document(text, pip_instruction(doc_type) + "\n" + pip_slots(doc_type, budgets, mask))
 
 
 def parse_pip_prompt(prompt: str, doc_type: str, mask: str = MASK) -> dict[str, int]:

@@ -2,13 +2,13 @@
 
 Each word is drawn at the position the layout computed (left end of its baseline), so no text is
 measured here: the naive approach of calling ``textbbox`` for every run is what
-``benchmark/bench_datagen.py`` compares against.
+``scripts/bench_datagen.py`` compares against.
 
 Glyphs are rasterized once per (font, pixel size) and pasted through their coverage masks at the
 layout's fractional advances. ``ImageDraw.text`` advances by whole pixels, so long words drift from
 the layout (8.6 px over a 16-character monospace word at 1024 px) and their ink leaves their boxes;
 pasting cached glyphs keeps the ink where the ground truth says, at the same speed
-(``benchmark/bench_datagen.py`` measures both).
+(``scripts/bench_datagen.py`` measures both).
 """
 
 from __future__ import annotations

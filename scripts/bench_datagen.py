@@ -9,8 +9,8 @@ Faker values come from pools that fill as documents are generated (see ``datagen
 "cold" pass starts with empty pools; then every pool is filled (what the bulk of a 1e6 build sees:
 a pool has 8,192 entries per locale and provider) and the "steady" passes run.
 
-    python benchmark/bench_datagen.py                 # ~10 minutes on a 2-core CPU
-    python benchmark/bench_datagen.py --docs 300 --no-fill --json results.json
+    python scripts/bench_datagen.py                 # ~10 minutes on a 2-core CPU
+    python scripts/bench_datagen.py --docs 300 --no-fill --json results.json
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ the largest resident set of any process of that build (the parent or one worker)
 ``getrusage(RUSAGE_CHILDREN)`` in a wrapper process. Layout-only builds are also run at two sizes to show
 that memory does not grow with ``--n``.
 
-    python benchmark/bench_build.py                  # ~15 minutes on a 2-core CPU
-    python benchmark/bench_build.py --quick          # smaller builds, for a smoke run
+    python scripts/bench_build.py                  # ~15 minutes on a 2-core CPU
+    python scripts/bench_build.py --quick          # smaller builds, for a smoke run
 """
 
 from __future__ import annotations

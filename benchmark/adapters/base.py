@@ -1,0 +1,239 @@
+"""What every model adapter provides, and the loading steps they share.
+
+An adapter turns documents into model inputs for one model family and runs the two inference modes:
+``ar`` (greedy ``generate`` with the KV cache) and ``pip`` (one forward pass over a masked prompt). The
+evaluation loop (``benchmark.evaluate``) only talks to this interface, so adding a family is one file
+in this package plus its entry in the registry (``benchmark.adapters``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from benchmark.data import Document, Values
+from benchmark.errors import BenchError
+from benchmark.pip import attention_mask_4d, logit_positions, slot_positions, split_slots
+from datagen.doctypes import DOC_TYPES
+from datagen.prompts import parse_pip
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How the user asked for the model (the command line's model options)."""
+
+    id: str
+    revision: str | None = None
+    device: str = "cpu"
+    dtype: str = "float32"
+    trust_remote_code: bool = False
+
+
+@dataclass
+class ARResult:
+    prompt: str
+    output: str  # the decoded generation, special tokens removed
+    new_tokens: int  # tokens generated, EOS included
+
+
+@dataclass
+class PIPResult:
+    prompt: str
+    output: str  # the predicted slot tokens as decoded, padding included, one line per key
+    values: Values
+    slots: int  # mask tokens filled in the one forward pass
+
+
+@dataclass
+class Batch:
+    """Model inputs of one PIP batch and where its masks are."""
+
+    inputs: dict[str, Any]
+    positions: list[list[int]]
+    prompts: list[str] = field(default_factory=list)
+
+
+def local_path(model_id: str) -> Path | None:
+    """The directory a model id names on disk; an id that looks like a path but is missing is an error."""
+    path = Path(model_id).expanduser()
+    if path.is_dir():
+        return path
+    if model_id.startswith((".", "/", "~")) or model_id.count("/") > 1:
+        raise BenchError(f"model {model_id}: no such directory")
+    return None
+
+
+def model_sha(spec: ModelSpec, config: Any) -> str:
+    """The Hub commit of a downloaded model, or a sha256 over a local model directory's files."""
+    path = local_path(spec.id)
+    if path is None:
+        return getattr(config, "_commit_hash", None) or f"unresolved:{spec.revision or 'main'}"
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        with file.open("rb") as fh:
+            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_config(spec: ModelSpec) -> Any:
+    from transformers import AutoConfig
+
+    local_path(spec.id)
+    try:
+        return AutoConfig.from_pretrained(spec.id, revision=spec.revision, trust_remote_code=spec.trust_remote_code)
+    except ValueError as exc:  # e.g. custom code without --trust-remote-code
+        raise BenchError(f"model {spec.id}: {str(exc).splitlines()[0]}") from None
+    except OSError as exc:
+        raise BenchError(
+            f"model {spec.id}: cannot load its config (unknown Hub id, no network, or not a model directory): {str(exc).splitlines()[0]}"
+        ) from None
+
+
+def from_pretrained(auto_class: Any, spec: ModelSpec, what: str, **kwargs: Any) -> Any:
+    """``auto_class.from_pretrained`` with the user's revision and remote-code choice; errors as one line."""
+    try:
+        return auto_class.from_pretrained(spec.id, revision=spec.revision, trust_remote_code=spec.trust_remote_code, **kwargs)
+    except (OSError, ValueError, ImportError) as exc:
+        raise BenchError(f"model {spec.id}: cannot load the {what}: {str(exc).splitlines()[0]}") from None
+
+
+def load_model(auto_class: Any, spec: ModelSpec) -> Any:
+    """The model in the user's dtype, on the user's device, in eval mode."""
+    if spec.dtype not in DTYPES:
+        raise BenchError(f"--dtype must be one of {', '.join(DTYPES)} (got {spec.dtype})")
+    model = from_pretrained(auto_class, spec, "weights", dtype=DTYPES[spec.dtype])
+    try:
+        model.to(spec.device)
+    except (RuntimeError, AssertionError) as exc:
+        raise BenchError(f"device {spec.device}: {str(exc).splitlines()[0]}") from None
+    return model.eval()
+
+
+class Adapter(ABC):
+    """One model family. Subclasses set ``name`` and implement input encoding; the modes live here."""
+
+    name: ClassVar[str]
+
+    def __init__(self, spec: ModelSpec, config: Any, model: Any, tokenizer: Any, mask_token_added: bool):
+        self.spec, self.config, self.model, self.tokenizer = spec, config, model, tokenizer
+        self.mask_token_added = mask_token_added
+        self.mask_id: int = tokenizer.convert_tokens_to_ids("[mask]")
+        self._forward_args = set(inspect.signature(model.forward).parameters)
+
+    # -- what a family provides ------------------------------------------------------------------
+    @classmethod
+    @abstractmethod
+    def matches(cls, config: Any) -> bool:
+        """Whether this adapter runs models with this config (the registry asks in order)."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, spec: ModelSpec, config: Any) -> Adapter: ...
+
+    @abstractmethod
+    def ar_inputs(self, docs: Sequence[Document]) -> tuple[dict[str, Any], list[str]]:
+        """Left-padded generation inputs and the prompts as text."""
+
+    @abstractmethod
+    def pip_batch(self, docs: Sequence[Document], budgets: dict[str, dict[str, int]]) -> Batch:
+        """Right-padded inputs of the masked prompts and the mask positions of each row."""
+
+    def unsupported(self, mode: str) -> str | None:
+        """Why this model cannot run ``mode``, or None when it can."""
+        if mode == "pip" and getattr(self.model.config, "_attn_implementation", None) == "flash_attention_2":
+            return "flash_attention_2 takes no custom 4D attention mask; load the model with sdpa or eager attention"
+        return None
+
+    def pip_budgets(self) -> dict[str, dict[str, int]] | None:
+        """Budgets the model was trained with (``config.pip_budgets``), which then take precedence."""
+        return getattr(self.config, "pip_budgets", None)
+
+    # -- the modes ---------------------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def accepted(self, encoded: Any) -> dict[str, Any]:
+        """The tokenizer/processor outputs the model's ``forward`` takes (drops e.g. ``token_type_ids``)."""
+        return {k: v for k, v in encoded.items() if k in self._forward_args}
+
+    def _on_device(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
+
+    @torch.inference_mode()
+    def ar(self, docs: Sequence[Document], max_new_tokens: int, cache_implementation: str | None = None) -> list[ARResult]:
+        inputs, prompts = self.ar_inputs(docs)
+        inputs = self._on_device(inputs)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        extra = {"cache_implementation": cache_implementation} if cache_implementation else {}
+        out = self.model.generate(
+            **inputs, do_sample=False, max_new_tokens=max_new_tokens, use_cache=True, pad_token_id=pad, num_beams=1, **extra
+        )
+        new = out[:, inputs["input_ids"].shape[1] :]
+        eos = self.model.generation_config.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
+        results = []
+        for prompt, row in zip(prompts, new.tolist(), strict=True):
+            n = next((i + 1 for i, t in enumerate(row) if t in eos_ids), len(row))
+            text = self.tokenizer.decode(row[:n], skip_special_tokens=True)
+            results.append(ARResult(prompt=prompt, output=text, new_tokens=n))
+        return results
+
+    def pip_forward(self, batch: Batch, attention: str) -> list[torch.Tensor]:
+        """The one forward pass: per row, the logits that fill its masks (one row of logits per mask)."""
+        inputs = self._on_device(batch.inputs)
+        ids = inputs["input_ids"]
+        lengths = inputs["attention_mask"].sum(-1).tolist()
+        starts = [pos[0] for pos in batch.positions]
+        inputs["attention_mask"] = attention_mask_4d(lengths, starts, ids.shape[1], attention, self.model.dtype).to(self.device)
+        inputs.setdefault("position_ids", torch.arange(ids.shape[1], device=self.device).expand_as(ids))
+        wanted, rows = logit_positions(batch.positions)
+        if "logits_to_keep" in self._forward_args:
+            logits = self.model(**inputs, use_cache=False, logits_to_keep=torch.tensor(wanted, device=self.device)).logits
+        else:
+            logits, rows = self.model(**inputs, use_cache=False).logits, [[p - 1 for p in pos] for pos in batch.positions]
+        return [logits[b, index] for b, index in enumerate(rows)]
+
+    @torch.inference_mode()
+    def pip(self, docs: Sequence[Document], budgets: dict[str, dict[str, int]], attention: str) -> list[PIPResult]:
+        batch = self.pip_batch(docs, budgets)
+        results = []
+        for doc, prompt, logits in zip(docs, batch.prompts, self.pip_forward(batch, attention), strict=True):
+            per_key = split_slots(logits.argmax(-1).tolist(), doc.doc_type, budgets[doc.doc_type])
+            values = parse_pip(per_key, doc.doc_type, self.tokenizer)
+            raw = [f"{k}: {self.tokenizer.decode(ids)}" for k, ids in zip(DOC_TYPES[doc.doc_type], per_key, strict=True)]
+            results.append(PIPResult(prompt=prompt, output="\n".join(raw), values=values, slots=sum(map(len, per_key))))
+        return results
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "id": self.spec.id,
+            "revision": self.spec.revision,
+            "sha": model_sha(self.spec, self.config),
+            "adapter": self.name,
+            "family": getattr(self.config, "model_type", "unknown"),
+            "dtype": self.spec.dtype,
+            "num_parameters": sum(p.numel() for p in self.model.parameters()),
+            "mask_token_added": self.mask_token_added,
+            "trust_remote_code": self.spec.trust_remote_code,
+        }
+
+
+def positions_or_error(input_ids: torch.Tensor, mask_id: int, expected: Sequence[int]) -> list[list[int]]:
+    """Mask positions per row, checked against the budgets: a tokenizer that splits ``[mask]`` is a bug."""
+    positions = slot_positions(input_ids, mask_id)
+    for pos, n in zip(positions, expected, strict=True):
+        if len(pos) != n:
+            raise BenchError(f"the tokenizer turned {n} [mask] slots into {len(pos)} mask tokens; is [mask] a special token?")
+    return positions

@@ -1,0 +1,127 @@
+"""``pip-bench``: evaluate models in AR and PIP mode, and build the leaderboard.
+
+Bad input (unknown model or dataset, missing columns, an impossible mode, an unwritable output folder)
+is reported as one line on stderr with exit code 2; nothing is left half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from benchmark import __version__
+from benchmark.errors import BenchError
+
+EXIT_USAGE = 2
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from benchmark.adapters.base import ModelSpec
+    from benchmark.evaluate import EvalConfig, evaluate
+
+    config = EvalConfig(
+        modes=[m.strip() for m in args.modes.split(",") if m.strip()],
+        batch_size=args.batch_size,
+        pip_attention=args.pip_attention,
+        max_new_tokens=args.max_new_tokens,
+        cache_implementation=args.cache_implementation,
+        timing_batch_sizes=args.timing_batch_sizes,
+        timing_docs=args.timing_docs,
+        warmup=args.warmup,
+    )
+    spec = ModelSpec(args.model, args.revision, args.device, args.dtype, args.trust_remote_code)
+    path = evaluate(
+        spec,
+        args.dataset,
+        Path(args.output_dir),
+        config,
+        split=args.split,
+        limit=args.limit,
+        adapter_name=args.adapter,
+        dataset_revision=args.dataset_revision,
+        log_samples=args.log_samples,
+        command="pip-bench " + shlex.join(args.argv),
+    )
+    _print_summary(path)
+    return 0
+
+
+def _print_summary(path: Path) -> None:
+    import json
+
+    data = json.loads(path.read_text())
+    print(f"results: {path}")
+    for mode, r in data["modes"].items():
+        m, t = r["metrics"], r["timing"]
+        timing = f"  p50 {t['latency']['p50_ms']:.1f} ms  {t['tokens_per_doc']:.1f} tokens/doc" if t else ""
+        print(f"{mode:>4}: F1 {m['f1']:.4f}  ANLS {m['anls']:.4f}  ANLS* {m['anls_star']:.4f}{timing}")
+    if data.get("speedup"):
+        s = data["speedup"]
+        ratios = "  ".join(f"b{b}: {r:.1f}x" for b, r in s["throughput"].items())
+        print(f"speedup (AR p50 / PIP p50, batch 1): {s['latency_p50']:.1f}x   throughput PIP/AR {ratios}")
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="run a model in AR and/or PIP mode on a dataset; score and time both")
+    p.add_argument("model", help="Hub model id or local model directory")
+    p.add_argument("--dataset", required=True, help="local dataset directory (e.g. a datagen build) or Hub dataset id")
+    p.add_argument("--split", default="test")
+    p.add_argument("--limit", type=int, default=None, help="evaluate the first N rows of the split")
+    p.add_argument("--modes", default="ar,pip", help="comma-separated: ar, pip (default: both)")
+    p.add_argument("--batch-size", type=int, default=8, help="batch size of the scoring pass")
+    p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1, mps")
+    p.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
+    p.add_argument("--revision", default=None, help="model revision (branch, tag or commit)")
+    p.add_argument("--dataset-revision", default=None)
+    p.add_argument("--adapter", default=None, help="force a model adapter (default: chosen from the model's config)")
+    p.add_argument("--trust-remote-code", action="store_true", help="allow the model's own Python code to run (off by default)")
+    p.add_argument("--pip-attention", default="bidirectional", choices=["causal", "bidirectional"], help="attention over the answer span")
+    p.add_argument("--max-new-tokens", type=int, default=512, help="AR generation limit")
+    p.add_argument("--cache-implementation", default=None, help="AR KV cache passed to generate, e.g. static (default: dynamic)")
+    p.add_argument("--timing-docs", type=int, default=50, help="documents timed per mode at batch 1 (0: no timing)")
+    p.add_argument("--timing-batch-sizes", type=_int_list, default=[1, 8, 32], help="throughput batch sizes (default 1,8,32)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed documents run first in each mode")
+    p.add_argument("--output-dir", default="results", help="where the results JSON (and samples, cache) go")
+    p.add_argument("--log-samples", action="store_true", help="also write samples_*.jsonl: prompt, output, parsed fields, scores")
+    p.set_defaults(func=_cmd_evaluate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pip-bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"pip-bench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_evaluate(sub)
+    from benchmark.leaderboard import add_commands as add_leaderboard
+
+    add_leaderboard(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    args.argv = argv
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except BenchError as exc:
+        print(f"pip-bench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("pip-bench: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Evaluation documents from a dataset: a local ``datagen build`` folder or a Hub id.
+
+Only ``fields`` is scored, so every prompt (AR, PIP, chat) is rebuilt from the row's words and fields
+for the model under test; the prompt columns a build stores (in the project's tokenizer) are not used.
+The fingerprint hashes exactly what is scored (ids, doc types, gold fields), so two results files with
+the same fingerprint were scored on the same documents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmark.errors import BenchError
+from benchmark.metrics import Values
+from datagen.doctypes import DOC_TYPES
+from datagen.prompts import document_text
+
+TEXT_COLUMNS = ("id", "doc_type", "words", "line_ids", "fields")
+
+
+@dataclass
+class Document:
+    """One evaluation document: what an adapter reads (text or image) and what is scored (gold)."""
+
+    id: str
+    doc_type: str
+    text: str  # the words in reading order, one line per printed line
+    gold: Values  # every key of the doc type's schema; None = absent from the document
+    image: Any = None  # a PIL image, loaded only for adapters that read pixels
+
+
+@dataclass
+class EvalSet:
+    id: str
+    split: str
+    fingerprint: str
+    documents: list[Document]
+    limit: int | None
+
+    def doc_type_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for doc in self.documents:
+            counts[doc.doc_type] = counts.get(doc.doc_type, 0) + 1
+        return dict(sorted(counts.items()))
+
+
+def gold_values(doc_type: str, fields: list[dict[str, Any]]) -> Values:
+    """The schema's keys in order, each with its value or None when absent."""
+    given = {f["key"]: (f["value"] if f["present"] else None) for f in fields}
+    return {key: given.get(key) for key in DOC_TYPES[doc_type]}
+
+
+def fingerprint(documents: list[Document]) -> str:
+    digest = hashlib.sha256()
+    for doc in documents:
+        digest.update(json.dumps([doc.id, doc.doc_type, doc.gold], ensure_ascii=False, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _open_split(dataset: str, split: str, images: bool, revision: str | None) -> tuple[Any, bool]:
+    """The split's rows, and whether their images are rendered on access (a layout-only build)."""
+    from datasets import load_dataset
+
+    local = Path(dataset)
+    try:
+        if local.is_dir():
+            if images and (local / "build_config.json").is_file():
+                from datagen.lazy import load
+
+                splits = load(local)  # renders images on access for layout-only builds
+                if split not in splits:
+                    raise BenchError(f"dataset {dataset}: no split {split!r} (has: {', '.join(splits)})")
+                return splits[split], "image" not in splits[split].column_names
+            return load_dataset(str(local), split=split), False
+        if dataset.startswith((".", "/", "~")) or local.suffix:
+            raise BenchError(f"dataset {dataset}: no such directory")
+        return load_dataset(dataset, split=split, revision=revision), False
+    except BenchError:
+        raise
+    except ValueError as exc:  # an unknown split
+        raise BenchError(f"dataset {dataset}: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:
+        raise BenchError(f"dataset {dataset}: cannot load ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+
+
+def load_eval_set(
+    dataset: str, split: str = "test", limit: int | None = None, images: bool = False, revision: str | None = None
+) -> EvalSet:
+    """The first ``limit`` rows of ``split`` as documents; checks the columns the adapters need."""
+    if limit is not None and limit < 1:
+        raise BenchError(f"--limit must be at least 1 (got {limit})")
+    rows, lazy_images = _open_split(dataset, split, images, revision)
+    needed = (*TEXT_COLUMNS, "image") if images else TEXT_COLUMNS
+    missing = [c for c in needed if c not in rows.column_names and not (c == "image" and lazy_images)]
+    if missing:
+        raise BenchError(f"dataset {dataset} split {split}: missing required columns: {', '.join(missing)}")
+    if limit is not None:
+        rows = rows.select(range(min(limit, len(rows))))
+    if len(rows) == 0:
+        raise BenchError(f"dataset {dataset} split {split}: no rows")
+    unknown = sorted(set(rows["doc_type"]) - DOC_TYPES.keys())
+    if unknown:
+        raise BenchError(f"dataset {dataset}: unknown doc_type {unknown[0]!r} (known: {', '.join(DOC_TYPES)})")
+    columns = [c for c in needed if c != "image"]
+    table = rows.select_columns(columns).to_dict() if not images else None
+    documents = []
+    for i in range(len(rows)):
+        row = rows[i] if images else {c: table[c][i] for c in columns}
+        documents.append(
+            Document(
+                id=str(row["id"]),
+                doc_type=row["doc_type"],
+                text=document_text(row["words"], row["line_ids"]),
+                gold=gold_values(row["doc_type"], row["fields"]),
+                image=row["image"] if images else None,
+            )
+        )
+    return EvalSet(id=dataset, split=split, fingerprint=fingerprint(documents), documents=documents, limit=limit)

@@ -1,0 +1,406 @@
+"""One evaluation run: dataset → adapter → AR and/or PIP predictions → metrics and timing → results.
+
+Predictions and timing are separate passes. Predictions run over every document at ``--batch-size``
+and are cached per document (keyed by model sha, revision, dataset fingerprint, mode and the mode's
+settings), so an interrupted run resumes where it stopped. Timing runs after the predictions, on a
+sample stratified by doc type, both modes back to back on the same device in the same process:
+warm-up, then per-document latency at batch 1 and throughput at each ``--timing-batch-sizes``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from benchmark import __version__
+from benchmark.adapters import load_config, resolve
+from benchmark.adapters.base import Adapter, ModelSpec
+from benchmark.data import Document, EvalSet, Values, load_eval_set
+from benchmark.errors import BenchError
+from benchmark.metrics import document_scores, score
+from benchmark.pip import ATTENTION, derive_budgets, overflow_count
+from benchmark.results import SCHEMA_VERSION, results_filename, write_results
+from datagen.io import write_atomic
+from datagen.prompts import parse_ar
+
+MODES = ("ar", "pip")
+CACHE_DIR = ".pip-bench-cache"
+
+
+@dataclass
+class EvalConfig:
+    """Everything besides the model and dataset that changes a run's numbers (recorded in the results)."""
+
+    modes: list[str] = field(default_factory=lambda: list(MODES))
+    batch_size: int = 8
+    pip_attention: str = "bidirectional"
+    max_new_tokens: int = 512
+    cache_implementation: str | None = None  # passed to generate: e.g. "static" on GPU
+    timing_batch_sizes: list[int] = field(default_factory=lambda: [1, 8, 32])
+    timing_docs: int = 50
+    warmup: int = 3
+
+    def check(self) -> None:
+        for mode in self.modes:
+            if mode not in MODES:
+                raise BenchError(f"--modes: unknown mode {mode!r} (choose from {', '.join(MODES)})")
+        if not self.modes:
+            raise BenchError("--modes: give at least one of ar, pip")
+        if self.pip_attention not in ATTENTION:
+            raise BenchError(f"--pip-attention must be one of {', '.join(ATTENTION)}")
+        if self.batch_size < 1 or self.max_new_tokens < 1 or self.timing_docs < 0 or self.warmup < 0:
+            raise BenchError("--batch-size and --max-new-tokens must be at least 1; --timing-docs and --warmup at least 0")
+        if any(b < 1 for b in self.timing_batch_sizes):
+            raise BenchError("--timing-batch-sizes must all be at least 1")
+
+
+@dataclass
+class Prediction:
+    """One document's answer in one mode: what is cached, scored and logged."""
+
+    id: str
+    prompt: str
+    output: str
+    values: Values
+    tokens: int  # tokens generated (AR) or mask slots filled (PIP)
+    parsed: bool = True
+
+
+# ----------------------------------------------------------------------------- environment
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment(device: str) -> dict[str, Any]:
+    import transformers
+
+    cores = os.cpu_count() or 1
+    gpu = torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") and torch.cuda.is_available() else None
+    cpu = _cpu_name()
+    return {
+        "device": device,
+        "hardware": gpu or f"{cpu} ({cores} cores)",
+        "cpu": cpu,
+        "cpu_cores": cores,
+        "gpu": gpu,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def _git_hash() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise BenchError(f"--output-dir {folder}: not writable ({exc.strerror or exc})") from None
+
+
+# ----------------------------------------------------------------------------- predictions (cached)
+
+
+class PredictionCache:
+    """Append-only JSONL of finished documents for one (model, dataset, mode, settings) key.
+
+    A line is written and flushed per batch; a line cut by a crash is ignored on the next read, so the
+    cache never holds a half-written document.
+    """
+
+    def __init__(self, folder: Path, key: dict[str, Any]):
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
+        self.path = folder / CACHE_DIR / f"{key['mode']}-{digest}.jsonl"
+
+    def load(self) -> dict[str, Prediction]:
+        done: dict[str, Prediction] = {}
+        if self.path.is_file():
+            for line in self.path.read_text().splitlines():
+                try:
+                    p = Prediction(**json.loads(line))
+                except (json.JSONDecodeError, TypeError):
+                    continue
+                done[p.id] = p
+        return done
+
+    def append(self, predictions: Sequence[Prediction]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as fh:
+            for p in predictions:
+                fh.write(json.dumps(asdict(p), ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def _runner(
+    adapter: Adapter, mode: str, config: EvalConfig, budgets: dict[str, dict[str, int]]
+) -> Callable[[Sequence[Document]], list[Prediction]]:
+    """The function that answers a batch of documents in ``mode``."""
+    if mode == "ar":
+
+        def run_ar(docs: Sequence[Document]) -> list[Prediction]:
+            out = []
+            for doc, r in zip(docs, adapter.ar(docs, config.max_new_tokens, config.cache_implementation), strict=True):
+                values, ok = parse_ar(r.output, doc.doc_type)
+                out.append(Prediction(doc.id, r.prompt, r.output, values, r.new_tokens, ok))
+            return out
+
+        return run_ar
+
+    def run_pip(docs: Sequence[Document]) -> list[Prediction]:
+        results = adapter.pip(docs, budgets, config.pip_attention)
+        return [Prediction(d.id, r.prompt, r.output, r.values, r.slots) for d, r in zip(docs, results, strict=True)]
+
+    return run_pip
+
+
+def _batches(docs: Sequence[Document], size: int) -> list[Sequence[Document]]:
+    return [docs[i : i + size] for i in range(0, len(docs), size)]
+
+
+def predict(
+    run: Callable[[Sequence[Document]], list[Prediction]], docs: Sequence[Document], batch_size: int, cache: PredictionCache, mode: str
+) -> list[Prediction]:
+    done = cache.load()
+    todo = [d for d in docs if d.id not in done]
+    if done:
+        tqdm.write(f"{mode}: {len(docs) - len(todo)} of {len(docs)} documents already done ({cache.path}); resuming", file=sys.stderr)
+    with tqdm(total=len(docs), initial=len(docs) - len(todo), desc=f"{mode} predictions", unit="doc") as bar:
+        for batch in _batches(todo, batch_size):
+            new = run(batch)
+            cache.append(new)
+            done.update((p.id, p) for p in new)
+            bar.update(len(batch))
+    return [done[d.id] for d in docs]
+
+
+# ----------------------------------------------------------------------------- timing
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _seconds(run: Callable[[Sequence[Document]], Any], batch: Sequence[Document], device: torch.device) -> float:
+    _sync(device)
+    start = time.perf_counter()
+    run(batch)
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def stratified(docs: Sequence[Document], n: int) -> list[Document]:
+    """The first ``n`` documents taking doc types in turn, so every type is timed."""
+    by_type: dict[str, list[Document]] = {}
+    for d in docs:
+        by_type.setdefault(d.doc_type, []).append(d)
+    order: list[Document] = []
+    queues = list(by_type.values())
+    while len(order) < min(n, len(docs)):
+        for q in queues:
+            if q and len(order) < n:
+                order.append(q.pop(0))
+    return order
+
+
+def _latency(seconds: Sequence[float]) -> dict[str, Any]:
+    ms = sorted(s * 1000 for s in seconds)
+    p95 = ms[min(len(ms) - 1, max(0, round(0.95 * len(ms)) - 1))]
+    return {"p50_ms": statistics.median(ms), "p95_ms": p95, "mean_ms": statistics.fmean(ms), "n": len(ms)}
+
+
+def time_mode(
+    run: Callable[[Sequence[Document]], Any], docs: Sequence[Document], config: EvalConfig, device: torch.device
+) -> dict[str, Any] | None:
+    """Latency at batch 1 (p50/p95, overall and per doc type) and throughput per batch size."""
+    sample = stratified(docs, config.timing_docs)
+    if not sample:
+        return None
+    for doc in sample[: config.warmup]:
+        run([doc])
+    per_doc = [(d.doc_type, _seconds(run, [d], device)) for d in tqdm(sample, desc="timing at batch 1", unit="doc", leave=False)]
+    by_type: dict[str, list[float]] = {}
+    for doc_type, s in per_doc:
+        by_type.setdefault(doc_type, []).append(s)
+    throughput = {"1": len(per_doc) / sum(s for _, s in per_doc)}
+    for size in sorted(set(config.timing_batch_sizes) - {1}):
+        work = stratified(docs, max(config.timing_docs, size))
+        run(work[:size])  # warm-up at this shape
+        total = sum(_seconds(run, b, device) for b in _batches(work, size))
+        throughput[str(size)] = len(work) / total
+    return {
+        "latency": _latency([s for _, s in per_doc]),
+        "latency_by_doc_type": {t: _latency(v) for t, v in sorted(by_type.items())},
+        "throughput": throughput,
+    }
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+def _metrics(docs: Sequence[Document], preds: Sequence[Prediction]) -> tuple[dict[str, Any], dict[str, Any]]:
+    overall = score([d.gold for d in docs], [p.values for p in preds])
+    by_type = {}
+    for doc_type in sorted({d.doc_type for d in docs}):
+        pairs = [(d, p) for d, p in zip(docs, preds, strict=True) if d.doc_type == doc_type]
+        by_type[doc_type] = score([d.gold for d, _ in pairs], [p.values for _, p in pairs])
+    return overall, by_type
+
+
+def _speedup(modes: dict[str, Any]) -> dict[str, Any] | None:
+    ar, pip = (modes.get(m, {}).get("timing") for m in MODES)
+    if not ar or not pip:
+        return None
+    sizes = sorted(set(ar["throughput"]) & set(pip["throughput"]), key=int)
+    types = sorted(set(ar["latency_by_doc_type"]) & set(pip["latency_by_doc_type"]))
+    return {
+        "latency_p50": ar["latency"]["p50_ms"] / pip["latency"]["p50_ms"],
+        "throughput": {s: pip["throughput"][s] / ar["throughput"][s] for s in sizes},
+        "by_doc_type": {t: ar["latency_by_doc_type"][t]["p50_ms"] / pip["latency_by_doc_type"][t]["p50_ms"] for t in types},
+    }
+
+
+def evaluate(
+    spec: ModelSpec,
+    dataset: str,
+    output_dir: Path,
+    config: EvalConfig,
+    split: str = "test",
+    limit: int | None = None,
+    adapter_name: str | None = None,
+    dataset_revision: str | None = None,
+    log_samples: bool = False,
+    command: str = "pip-bench evaluate",
+) -> Path:
+    """Run the evaluation and write the results file (and samples); returns the results path."""
+    started = time.perf_counter()
+    config.check()
+    _check_writable(output_dir)
+    model_config = load_config(spec)
+    adapter_cls = resolve(model_config, adapter_name)
+    evalset = load_eval_set(dataset, split, limit, images=getattr(adapter_cls, "reads_images", False), revision=dataset_revision)
+    adapter = adapter_cls.load(spec, model_config)
+    for mode in config.modes:
+        reason = adapter.unsupported(mode)
+        if reason:
+            raise BenchError(f"model {spec.id} cannot run {mode} mode: {reason}")
+    if adapter.mask_token_added and "pip" in config.modes:
+        tqdm.write(f"note: the tokenizer of {spec.id} had no [mask] token; added one (untrained embedding)", file=sys.stderr)
+
+    budgets = _budgets(adapter, evalset)
+    info = adapter.info()
+    device = adapter.device
+    modes: dict[str, Any] = {}
+    predictions: dict[str, list[Prediction]] = {}
+    for mode in config.modes:
+        run = _runner(adapter, mode, config, budgets)
+        settings = (
+            {"max_new_tokens": config.max_new_tokens, "cache": config.cache_implementation}
+            if mode == "ar"
+            else {"attention": config.pip_attention, "budgets": budgets}
+        )
+        key = {
+            "model": info["sha"],
+            "revision": spec.revision,
+            "dtype": spec.dtype,
+            "dataset": evalset.fingerprint,
+            "mode": mode,
+            "settings": settings,
+        }
+        preds = predict(run, evalset.documents, config.batch_size, PredictionCache(output_dir, key), mode)
+        predictions[mode] = preds
+        overall, by_type = _metrics(evalset.documents, preds)
+        modes[mode] = {
+            "metrics": overall,
+            "by_doc_type": by_type,
+            "num_documents": len(preds),
+            "parse_failures": sum(not p.parsed for p in preds),
+            "budget_overflow": overflow_count(adapter.tokenizer, evalset.documents, budgets) if mode == "pip" else 0,
+            "timing": None,
+        }
+    for mode in config.modes:  # timed back to back, after all predictions, on the same warm device
+        timing = time_mode(_runner(adapter, mode, config, budgets), evalset.documents, config, device)
+        if timing is not None:
+            tokens = statistics.fmean(p.tokens for p in predictions[mode])
+            timing.update({"tokens_per_doc": tokens, "forward_passes_per_doc": tokens if mode == "ar" else 1.0})
+        modes[mode]["timing"] = timing
+
+    created = datetime.now(UTC).replace(microsecond=0)
+    results = {
+        "schema_version": SCHEMA_VERSION,
+        "created": created.isoformat().replace("+00:00", "Z"),
+        "harness": {"name": "pip-bench", "version": __version__, "git_hash": _git_hash(), "command": command},
+        "model": info,
+        "dataset": {
+            "id": evalset.id,
+            "fingerprint": evalset.fingerprint,
+            "split": evalset.split,
+            "limit": evalset.limit,
+            "num_documents": len(evalset.documents),
+            "doc_types": evalset.doc_type_counts(),
+        },
+        "environment": environment(str(device)),
+        "config": {**asdict(config), "pip_budgets": budgets if "pip" in config.modes else None},
+        "modes": modes,
+        "speedup": _speedup(modes),
+        "wall_time_s": time.perf_counter() - started,
+    }
+    path = output_dir / results_filename(spec.id, dataset, created.strftime("%Y%m%dT%H%M%S"))
+    write_results(path, results)
+    if log_samples:
+        _write_samples(path.with_name(path.name.replace("results_", "samples_", 1).replace(".json", ".jsonl")), evalset, predictions)
+    return path
+
+
+def _budgets(adapter: Adapter, evalset: EvalSet) -> dict[str, dict[str, int]]:
+    """The model's own budgets where it declares them (trained in PIP format), else derived from the data."""
+    declared = adapter.pip_budgets() or {}
+    needed = {d.doc_type for d in evalset.documents}
+    missing = [d for d in evalset.documents if d.doc_type not in declared]
+    derived = derive_budgets(adapter.tokenizer, missing) if missing else {}
+    return {t: dict(declared.get(t) or derived[t]) for t in sorted(needed)}
+
+
+def _write_samples(path: Path, evalset: EvalSet, predictions: dict[str, list[Prediction]]) -> None:
+    lines = []
+    for mode, preds in predictions.items():
+        for doc, p in zip(evalset.documents, preds, strict=True):
+            row = {"id": doc.id, "doc_type": doc.doc_type, "mode": mode, "prompt": p.prompt, "output": p.output, "parsed": p.parsed}
+            row.update({"gold": doc.gold, "prediction": p.values, "scores": document_scores(doc.gold, p.values)})
+            lines.append(json.dumps(row, ensure_ascii=False))
+    write_atomic(path, ("\n".join(lines) + "\n").encode())

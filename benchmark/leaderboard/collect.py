@@ -1,0 +1,194 @@
+"""From a folder of results files to leaderboard rows: validate, flatten, deduplicate, order, Pareto front.
+
+Every file is checked against the results schema before anything is read from it, so the renderers can
+index into the data without defending against missing fields. A results file holds one run (one model on
+one dataset split); it becomes one row per mode it ran.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmark.results import SCHEMA_VERSION, schema_errors
+
+MAJOR = SCHEMA_VERSION.split(".")[0]
+MAX_REASONS = 3  # schema violations quoted per file: enough to fix it, short enough for one line
+
+
+@dataclass(frozen=True, order=True)
+class Dataset:
+    """What was scored. Rows are comparable only within one fingerprint, so it is part of the identity."""
+
+    id: str
+    split: str
+    fingerprint: str
+    num_documents: int
+
+
+@dataclass(frozen=True)
+class Row:
+    """One model in one mode on one dataset split, on one machine: a line of the leaderboard."""
+
+    file: str  # the results file (= the run) it came from
+    created: datetime
+    dataset: Dataset
+    model_id: str
+    model_sha: str
+    family: str
+    dtype: str
+    num_parameters: int
+    mode: str
+    f1: float
+    anls: float
+    p50_ms: float | None  # None when the run was not timed
+    throughput: float | None  # best docs/s over the measured batch sizes
+    throughput_batch: int | None
+    speedup: float | None  # AR p50 / PIP p50 from the same run; PIP rows only
+    hardware: str
+    harness: str
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """Two rows with the same key measure the same thing; only the newest is kept."""
+        return (self.model_sha, self.dataset.fingerprint, self.mode, self.hardware)
+
+    @property
+    def row_id(self) -> str:
+        """A stable id (the same inputs give the same page) that tests and links can point at."""
+        return "r" + hashlib.sha256("\0".join(self.key).encode()).hexdigest()[:12]
+
+    @property
+    def date(self) -> str:
+        return self.created.date().isoformat()
+
+
+def _utc(text: str) -> datetime:
+    """``created`` as an aware UTC time, so files written with different offsets compare correctly."""
+    created = datetime.fromisoformat(text)
+    return (created if created.tzinfo else created.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _problem(data: Any) -> str | None:
+    """Why ``data`` is not a results file this version can read (None when it is)."""
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if isinstance(version, str) and version.split(".")[0] != MAJOR:
+        return f"unsupported schema_version {version!r} (this pip-bench reads {MAJOR}.x)"
+    errors = schema_errors(data)
+    if errors:
+        more = f" (and {len(errors) - MAX_REASONS} more)" if len(errors) > MAX_REASONS else ""
+        return "; ".join(errors[:MAX_REASONS]) + more
+    try:
+        _utc(data["created"])
+    except ValueError:
+        return f"created: {data['created']!r} is not an ISO 8601 date-time"
+    for mode, result in sorted(data["modes"].items()):
+        batches = [b for b in (result["timing"] or {}).get("throughput", {}) if not b.isdigit()]
+        if batches:  # the schema leaves the keys free; the leaderboard reads them as batch sizes
+            return f"modes/{mode}/timing/throughput: batch size {batches[0]!r} is not a whole number"
+    return None
+
+
+def _no_constants(name: str) -> float:
+    """Python reads NaN and Infinity, JSON has neither; a NaN F1 would pass the schema and break every ordering."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def load_runs(results_dir: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
+    """The valid runs as ``(file name, data)`` and one ``"name: reason"`` line per invalid file, both by file name."""
+    runs: list[tuple[str, dict[str, Any]]] = []
+    problems: list[str] = []
+    for path in sorted(p for p in results_dir.glob("*.json") if p.is_file()):
+        try:
+            data = json.loads(path.read_bytes(), parse_constant=_no_constants)
+        except OSError as exc:
+            problems.append(f"{path.name}: cannot read: {exc.strerror}")
+            continue
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+            problems.append(f"{path.name}: not valid JSON: {exc}")
+            continue
+        problem = _problem(data)
+        if problem:
+            problems.append(f"{path.name}: {problem}")
+        else:
+            runs.append((path.name, data))
+    return runs, problems
+
+
+def _best_throughput(timing: dict[str, Any]) -> tuple[float | None, int | None]:
+    by_batch = sorted((int(b), v) for b, v in timing["throughput"].items())
+    if not by_batch:
+        return None, None
+    batch, value = max(by_batch, key=lambda bv: (bv[1], -bv[0]))  # ties: the smaller batch
+    return value, batch
+
+
+def rows_from_run(name: str, data: dict[str, Any]) -> list[Row]:
+    """One row per mode of a (valid) results file, in mode order."""
+    model, dataset, speedup = data["model"], data["dataset"], data.get("speedup")
+    rows = []
+    for mode, result in sorted(data["modes"].items()):
+        timing = result["timing"]
+        throughput, batch = _best_throughput(timing) if timing else (None, None)
+        rows.append(
+            Row(
+                file=name,
+                created=_utc(data["created"]),
+                dataset=Dataset(dataset["id"], dataset["split"], dataset["fingerprint"], dataset["num_documents"]),
+                model_id=model["id"],
+                model_sha=model["sha"],
+                family=model["family"],
+                dtype=model["dtype"],
+                num_parameters=model["num_parameters"],
+                mode=mode,
+                f1=result["metrics"]["f1"],
+                anls=result["metrics"]["anls"],
+                p50_ms=timing["latency"]["p50_ms"] if timing else None,
+                throughput=throughput,
+                throughput_batch=batch,
+                speedup=speedup["latency_p50"] if speedup and mode == "pip" else None,
+                hardware=data["environment"]["hardware"],
+                harness=data["harness"]["version"],
+            )
+        )
+    return rows
+
+
+def dedupe(rows: Sequence[Row]) -> tuple[list[Row], list[str]]:
+    """Keep the newest row per key (ties: the later file name) and say which file each dropped row came from."""
+    newest: dict[tuple[str, str, str, str], Row] = {}
+    for row in sorted(rows, key=lambda r: (r.created, r.file)):
+        newest[row.key] = row
+    kept = set(newest.values())
+    messages = []
+    for row in sorted(rows, key=lambda r: (r.file, r.mode)):
+        if row not in kept:
+            winner = newest[row.key]
+            why = "is newer" if winner.created > row.created else "was created at the same time and sorts later"
+            messages.append(
+                f"dropped {row.file} ({row.mode}): {winner.file} has the same model sha, dataset fingerprint, mode and hardware and {why}"
+            )
+    return [row for row in rows if row in kept], messages
+
+
+def leaderboard_order(rows: Sequence[Row]) -> list[Row]:
+    """Most accurate first; the tie-breakers only make the order total, so equal inputs give equal pages."""
+    return sorted(rows, key=lambda r: (-r.f1, -r.anls, r.model_id, r.mode, r.hardware, r.file))
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the ``(latency, f1)`` points no other point beats (lower latency and higher F1, one strictly).
+
+    Returned by increasing latency (so F1 increases too), ready to draw as a step line. Identical points
+    do not dominate each other: all of them are on the front.
+    """
+    front: list[int] = []
+    for i in sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1], i)):
+        if not front or points[i][1] > points[front[-1]][1] or points[i] == points[front[-1]]:
+            front.append(i)
+    return front

@@ -1,0 +1,118 @@
+"""The PIP mechanics every adapter shares: mask token, budgets, the 4D attention mask, reading the slots.
+
+A PIP prompt ends with one line per key, ``key: `` followed by that key's run of ``[mask]`` tokens
+(``datagen.prompts.pip_slots``). ONE forward pass fills them all.
+
+Alignment. The token that fills the mask at position ``p`` is read from the logits at ``p - 1``: the
+causal LM's own next-token convention. So PIP training uses the model's standard shifted ``labels``
+loss unchanged, and an AR model is a warm start (its first-token predictions are already right).
+
+Attention. ``causal`` is the model's usual mask; ``bidirectional`` lets every token from the first mask
+to the end of the sequence see every other token of that span (LLaDA-style), the prefix stays causal.
+Both are passed as a float additive 4D mask (0 = attend, dtype minimum = blocked): bool masks are read
+differently by eager and SDPA attention, a float mask means the same thing to both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from benchmark.data import Document
+from datagen.doctypes import DOC_TYPES
+from datagen.prompts import MASK, PAD, UNKNOWN, compute_budgets, encode_all
+
+ATTENTION = ("causal", "bidirectional")
+BUDGET_PERCENTILE = 99.5
+
+
+def ensure_pip_tokens(tokenizer: Any, model: Any) -> bool:
+    """Give the tokenizer ``[mask]`` (and a pad token) as special tokens when it has none; True if added.
+
+    The new embedding rows are initialised to the mean of the old ones (transformers' default), so a
+    model never trained in PIP format can still be run, but it has not learned what a mask means.
+    """
+    wanted = {}
+    if MASK not in tokenizer.get_vocab():
+        wanted["additional_special_tokens"] = [MASK]
+    if tokenizer.pad_token is None:
+        wanted["pad_token"] = PAD
+    if not wanted:
+        return False
+    tokenizer.add_special_tokens(wanted, replace_additional_special_tokens=False)
+    if len(tokenizer) > model.get_input_embeddings().num_embeddings:
+        model.resize_token_embeddings(len(tokenizer))
+    return True
+
+
+def derive_budgets(tokenizer: Any, documents: Sequence[Document]) -> dict[str, dict[str, int]]:
+    """Per doc type and key, the mask budget in this tokenizer: a high percentile of gold value lengths.
+
+    A dataset-level statistic (like the build's own budgets), never a per-document length, so the
+    prompt does not reveal how long any one answer is.
+    """
+    unknown = len(encode_all(tokenizer, [UNKNOWN])[0])
+    budgets = {}
+    for doc_type in sorted({d.doc_type for d in documents}):
+        keys = DOC_TYPES[doc_type]
+        values = [(k, d.gold[k]) for d in documents if d.doc_type == doc_type for k in keys if d.gold[k] is not None]
+        lengths: dict[str, list[int]] = {k: [] for k in keys}
+        for (key, _), ids in zip(values, encode_all(tokenizer, [v for _, v in values]), strict=True):
+            lengths[key].append(len(ids))
+        budgets[doc_type] = compute_budgets(lengths, unknown, BUDGET_PERCENTILE)
+    return budgets
+
+
+def overflow_count(tokenizer: Any, documents: Sequence[Document], budgets: dict[str, dict[str, int]]) -> int:
+    """Gold values longer than their budget: unreachable in PIP mode, so counted and reported."""
+    pairs = [(budgets[d.doc_type][k], v) for d in documents for k, v in d.gold.items() if v is not None]
+    return sum(len(ids) > budget for (budget, _), ids in zip(pairs, encode_all(tokenizer, [v for _, v in pairs]), strict=True))
+
+
+def attention_mask_4d(lengths: Sequence[int], span_starts: Sequence[int], seq_len: int, attention: str, dtype: torch.dtype) -> torch.Tensor:
+    """(batch, 1, seq, seq) additive mask for right-padded rows: causal, plus the bidirectional span."""
+    if attention not in ATTENTION:
+        raise ValueError(f"attention must be one of {ATTENTION}, not {attention!r}")
+    idx = torch.arange(seq_len)
+    allowed = idx[None, :] <= idx[:, None]  # causal
+    rows = []
+    for length, start in zip(lengths, span_starts, strict=True):
+        ok = allowed.clone()
+        if attention == "bidirectional":
+            ok[start:length, start:length] = True
+        ok[:, length:] = False  # padding keys
+        ok[length:, :] = idx[None, :] == idx[length:, None]  # padding queries attend to themselves only
+        rows.append(ok)
+    allowed_b = torch.stack(rows)[:, None]
+    mask = torch.zeros(allowed_b.shape, dtype=dtype)
+    return mask.masked_fill(~allowed_b, torch.finfo(dtype).min)
+
+
+def slot_positions(input_ids: torch.Tensor, mask_id: int) -> list[list[int]]:
+    """Positions of the mask tokens in each row, in order."""
+    return [torch.nonzero(row == mask_id).flatten().tolist() for row in input_ids]
+
+
+def logit_positions(positions: Sequence[Sequence[int]]) -> tuple[list[int], list[list[int]]]:
+    """Which sequence positions need logits (the one before each mask: next-token alignment), and
+    for each row the index of each of its masks in that list.
+
+    Passed to the model as ``logits_to_keep``, this computes the LM head only where a mask is read
+    (the head is most of a small model's cost on a long prompt), like ``generate`` does for its prefill.
+    """
+    wanted = sorted({p - 1 for pos in positions for p in pos})
+    where = {p: i for i, p in enumerate(wanted)}
+    return wanted, [[where[p - 1] for p in pos] for pos in positions]
+
+
+def split_slots(ids: Sequence[int], doc_type: str, budgets: dict[str, int]) -> list[list[int]]:
+    """The flat predicted ids of a document cut into one run per key (schema order)."""
+    out, start = [], 0
+    for key in DOC_TYPES[doc_type]:
+        out.append(list(ids[start : start + budgets[key]]))
+        start += budgets[key]
+    if start != len(ids):
+        raise ValueError(f"{len(ids)} mask slots for a {doc_type} whose budgets sum to {start}")
+    return out

@@ -1,0 +1,268 @@
+"""pip-bench evaluate, offline: tiny random-weight models saved with save_pretrained, a small generated dataset.
+
+Random weights score ~0, so these tests check the machinery (both modes end to end, the 4D masks, the
+mask-token handling, resume, the results schema, bad input), not accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from datasets import Dataset
+
+from benchmark.adapters import load_adapter
+from benchmark.adapters.base import Batch, ModelSpec
+from benchmark.adapters.qwen2_vl import Qwen2VLAdapter
+from benchmark.cli import main
+from benchmark.data import load_eval_set
+from benchmark.evaluate import Prediction, PredictionCache, predict, stratified
+from benchmark.pip import attention_mask_4d, derive_budgets, slot_positions
+from benchmark.results import schema_errors
+from datagen.build import BuildConfig, build
+from tests.tiny_models import CHAT_TEMPLATE, bare_tokenizer, tiny_idefics3, tiny_llama, tiny_qwen2_vl
+
+FAST = ["--max-new-tokens", "6", "--timing-docs", "3", "--timing-batch-sizes", "1,2", "--warmup", "1", "--batch-size", "4"]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    """A layout-only build (images rendered on access): 18 test documents of all three types."""
+    out = tmp_path_factory.mktemp("eval") / "ds"
+    splits = (("train", 0.2), ("validation", 0.1), ("test", 0.7))
+    build(BuildConfig(n=26, seed=5, splits=splits, image_format="none", width=256, calibration_docs=40, shard_size=13), out, workers=1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def llama(tmp_path_factory) -> Path:
+    return tiny_llama(tmp_path_factory.mktemp("models") / "tiny-llama")
+
+
+def run(args: list[str], capsys) -> tuple[int, str, str]:
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def results_of(folder: Path) -> dict:
+    (path,) = folder.glob("results_*.json")
+    return json.loads(path.read_text())
+
+
+def test_causal_lm_both_modes_end_to_end(dataset, llama, tmp_path, capsys):
+    out = tmp_path / "results"
+    code, stdout, err = run(
+        ["evaluate", str(llama), "--dataset", str(dataset), "--limit", "8", "--output-dir", str(out), "--log-samples", *FAST], capsys
+    )
+    assert code == 0, err
+    data = results_of(out)
+    assert schema_errors(data) == []
+    assert data["model"]["adapter"] == "causal-lm" and data["model"]["family"] == "llama" and not data["model"]["mask_token_added"]
+    assert data["dataset"]["num_documents"] == 8 and sum(data["dataset"]["doc_types"].values()) == 8
+    ar, pip = data["modes"]["ar"], data["modes"]["pip"]
+    assert pip["timing"]["forward_passes_per_doc"] == 1.0
+    assert 1 <= ar["timing"]["tokens_per_doc"] <= 6  # capped by --max-new-tokens
+    budgets = data["config"]["pip_budgets"]
+    assert pip["timing"]["tokens_per_doc"] == pytest.approx(
+        sum(sum(budgets[t].values()) * n for t, n in data["dataset"]["doc_types"].items()) / 8
+    )
+    assert set(ar["timing"]["throughput"]) == {"1", "2"} and set(data["speedup"]["throughput"]) == {"1", "2"}
+    assert data["speedup"]["latency_p50"] == pytest.approx(ar["timing"]["latency"]["p50_ms"] / pip["timing"]["latency"]["p50_ms"])
+    assert "speedup" in stdout and "results:" in stdout
+    (samples,) = out.glob("samples_*.jsonl")
+    rows = [json.loads(line) for line in samples.read_text().splitlines()]
+    assert len(rows) == 16 and {r["mode"] for r in rows} == {"ar", "pip"}
+    pip_row = next(r for r in rows if r["mode"] == "pip")
+    assert pip_row["prompt"].count("[mask]") == sum(budgets[pip_row["doc_type"]].values())
+    assert set(pip_row["scores"]) >= {k for k, v in pip_row["gold"].items() if v is not None}
+
+
+def _pip_batch(adapter, docs):
+    budgets = derive_budgets(adapter.tokenizer, docs)
+    return adapter.pip_batch(docs, budgets)
+
+
+def test_pip_with_causal_mask_reproduces_a_plain_forward_pass(dataset, llama):
+    adapter = load_adapter(ModelSpec(str(llama)))
+    docs = load_eval_set(str(dataset), limit=3).documents  # different lengths: right padding is exercised
+    batch = _pip_batch(adapter, docs)
+    with torch.inference_mode():
+        pip_rows = adapter.pip_forward(batch, "causal")
+        plain = adapter.model(input_ids=batch.inputs["input_ids"], attention_mask=batch.inputs["attention_mask"]).logits
+        bidirectional = adapter.pip_forward(batch, "bidirectional")
+    for row, positions, logits in zip(plain, batch.positions, pip_rows, strict=True):
+        torch.testing.assert_close(logits, row[[p - 1 for p in positions]], rtol=1e-4, atol=1e-4)
+    # the bidirectional span lets earlier masks see later tokens, so their logits change
+    assert not torch.allclose(pip_rows[0][:5], bidirectional[0][:5], atol=1e-4)
+
+
+def test_flash_attention_cannot_run_pip_and_says_why(llama):
+    adapter = load_adapter(ModelSpec(str(llama)))
+    assert adapter.unsupported("pip") is None
+    adapter.model.config._attn_implementation = "flash_attention_2"
+    assert "4D attention mask" in adapter.unsupported("pip") and adapter.unsupported("ar") is None
+
+
+def test_attention_mask_4d_by_hand():
+    mask = attention_mask_4d([4, 3], [2, 1], 4, "bidirectional", torch.float32)
+    allowed = (mask == 0).int()[:, 0].tolist()
+    assert allowed[0] == [[1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 1], [1, 1, 1, 1]]
+    # row 2 has length 3 (one pad): span 1..2 is bidirectional, the pad key is never attended,
+    # and the pad query attends only to itself (no fully masked row)
+    assert allowed[1] == [[1, 0, 0, 0], [1, 1, 1, 0], [1, 1, 1, 0], [0, 0, 0, 1]]
+    causal = (attention_mask_4d([3], [1], 3, "causal", torch.float32) == 0).int()[0, 0].tolist()
+    assert causal == [[1, 0, 0], [1, 1, 0], [1, 1, 1]]
+    assert mask.dtype == torch.float32 and mask.min() == torch.finfo(torch.float32).min
+
+
+def test_tokenizer_without_mask_token_gets_one_and_says_so(dataset, tmp_path, capsys):
+    model = tiny_llama(tmp_path / "bare", tokenizer=bare_tokenizer(), chat_template=CHAT_TEMPLATE)
+    out = tmp_path / "r"
+    code, _, err = run(
+        ["evaluate", str(model), "--dataset", str(dataset), "--limit", "3", "--output-dir", str(out), "--modes", "pip", *FAST], capsys
+    )
+    assert code == 0, err
+    assert "had no [mask] token; added one" in err
+    data = results_of(out)
+    assert data["model"]["mask_token_added"] and list(data["modes"]) == ["pip"] and data["speedup"] is None
+
+
+def test_chat_template_wraps_the_prompt(dataset, tmp_path):
+    model = tiny_llama(tmp_path / "chat", chat_template=CHAT_TEMPLATE)
+    adapter = load_adapter(ModelSpec(str(model)))
+    docs = load_eval_set(str(dataset), limit=2).documents
+    _, prompts = adapter.ar_inputs(docs)
+    assert prompts[0].startswith("<|user|><document>") and prompts[0].endswith("<|assistant|>")
+    pip_prompt = _pip_batch(adapter, docs).prompts[0]
+    assert "<|assistant|>" + next(iter(docs[0].gold)) + ": [mask]" in pip_prompt
+
+
+def test_resume_skips_finished_documents(dataset, tmp_path):
+    docs = load_eval_set(str(dataset), limit=6).documents
+    cache = PredictionCache(tmp_path, {"mode": "ar", "model": "m"})
+    seen: list[str] = []
+
+    def answer(batch, fail_after: int | None = None):
+        seen.extend(d.id for d in batch)
+        if fail_after is not None and len(seen) > fail_after:
+            raise KeyboardInterrupt
+        return [Prediction(d.id, "p", "{}", dict.fromkeys(d.gold), 1) for d in batch]
+
+    with pytest.raises(KeyboardInterrupt):
+        predict(lambda b: answer(b, fail_after=4), docs, 2, cache, "ar")  # interrupted in the third batch
+    with cache.path.open("a") as fh:
+        fh.write('{"id": "half-writ')  # a line cut by a crash is ignored
+    seen.clear()
+    preds = predict(answer, docs, 2, cache, "ar")
+    assert seen == [d.id for d in docs[4:]]
+    assert [p.id for p in preds] == [d.id for d in docs]
+
+
+def test_rerun_resumes_from_the_cache(dataset, llama, tmp_path, capsys):
+    args = [
+        "evaluate",
+        str(llama),
+        "--dataset",
+        str(dataset),
+        "--limit",
+        "4",
+        "--output-dir",
+        str(tmp_path),
+        "--timing-docs",
+        "0",
+        "--max-new-tokens",
+        "4",
+    ]
+    assert run(args, capsys)[0] == 0
+    first = [json.loads(p.read_text()) for p in tmp_path.glob("results_*.json")]
+    for p in tmp_path.glob("results_*.json"):
+        p.unlink()
+    code, _, err = run(args, capsys)
+    assert code == 0 and "4 of 4 documents already done" in err
+    second = results_of(tmp_path)
+    assert second["modes"]["ar"]["metrics"] == first[0]["modes"]["ar"]["metrics"] and second["modes"]["pip"]["timing"] is None
+
+
+def test_stratified_timing_sample_covers_every_doc_type(dataset):
+    docs = load_eval_set(str(dataset)).documents
+    sample = stratified(docs, 3)
+    assert len(sample) == 3 and {d.doc_type for d in sample} == {d.doc_type for d in docs}
+
+
+def test_vision_language_model_end_to_end_on_lazy_images(dataset, tmp_path, capsys):
+    model = tiny_idefics3(tmp_path / "tiny-idefics3")
+    out = tmp_path / "r"
+    code, _, err = run(["evaluate", str(model), "--dataset", str(dataset), "--limit", "3", "--output-dir", str(out), *FAST], capsys)
+    assert code == 0, err
+    data = results_of(out)
+    assert schema_errors(data) == [] and data["model"]["adapter"] == "vlm" and data["model"]["family"] == "idefics3"
+    assert data["modes"]["pip"]["num_documents"] == 3
+
+
+def test_qwen2_vl_pip_passes_rope_positions_with_the_4d_mask(dataset):
+    """Qwen2-VL's 3D rotary positions come from the 2D mask; with a 4D mask the adapter must supply them."""
+    model, tokenizer, images = tiny_qwen2_vl()
+    tokenizer.add_special_tokens({"additional_special_tokens": ["[mask]"]}, replace_additional_special_tokens=False)
+    docs = load_eval_set(str(dataset), limit=2, images=True).documents
+    pixels = images(images=[d.image.convert("RGB") for d in docs], return_tensors="pt")
+    merge = model.config.vision_config.spatial_merge_size**2
+    texts = [
+        "<|vision_start|>" + "<|image_pad|>" * int(thw.prod() // merge) + "<|vision_end|>" + "total: " + "[mask]" * (3 + i)
+        for i, thw in enumerate(pixels["image_grid_thw"])
+    ]
+    tokenizer.padding_side = "right"
+    encoded = tokenizer(texts, return_tensors="pt", padding=True)
+    inputs = {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"], **pixels}
+    adapter = Qwen2VLAdapter(ModelSpec("tiny"), model.config, model, tokenizer, False, processor=None)
+    batch = Batch(inputs, slot_positions(inputs["input_ids"], adapter.mask_id), texts)
+    with torch.inference_mode():
+        rows = adapter.pip_forward(batch, "causal")
+        plain = model(**inputs).logits
+    for row, positions, logits in zip(plain, batch.positions, rows, strict=True):
+        torch.testing.assert_close(logits, row[[p - 1 for p in positions]], rtol=1e-4, atol=1e-4)
+
+
+def _missing_columns_dataset(tmp_path: Path) -> Path:
+    folder = tmp_path / "broken"
+    (folder / "data").mkdir(parents=True)
+    Dataset.from_dict({"id": ["a"], "doc_type": ["receipt"], "words": [["x"]]}).to_parquet(folder / "data" / "test-00000-of-00001.parquet")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("case", "needle"),
+    [
+        ("missing-model", "no such directory"),
+        ("unknown-hub-model", "cannot load its config"),
+        ("missing-columns", "missing required columns: line_ids, fields"),
+        ("limit-0", "--limit must be at least 1"),
+        ("unwritable", "not writable"),
+        ("bad-mode", "unknown mode 'beam'"),
+        ("missing-dataset", "no such directory"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(case, needle, dataset, llama, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model, data, extra = str(llama), str(dataset), ["--output-dir", str(tmp_path / "out")]
+    if case == "missing-model":
+        model = str(tmp_path / "no-such-model")
+    elif case == "unknown-hub-model":
+        model = "no-such-org/no-such-model"
+    elif case == "missing-columns":
+        data = str(_missing_columns_dataset(tmp_path))
+    elif case == "limit-0":
+        extra += ["--limit", "0"]
+    elif case == "unwritable":
+        extra = ["--output-dir", "/proc/pip-bench-test"]
+    elif case == "bad-mode":
+        extra += ["--modes", "ar,beam"]
+    elif case == "missing-dataset":
+        data = str(tmp_path / "nope")
+    code, _, err = run(["evaluate", model, "--dataset", data, *extra], capsys)
+    assert code == 2
+    errors = [line for line in err.splitlines() if line.startswith("pip-bench: error:")]  # besides progress bars
+    assert len(errors) == 1 and needle in errors[0] and "Traceback" not in err, err
+    assert not list((tmp_path / "out").glob("results_*.json")) if (tmp_path / "out").exists() else True
