@@ -71,6 +71,56 @@ def _print_summary(path: Path) -> None:
         print(f"speedup (AR p50 / PIP p50, batch 1): {s['latency_p50']:.1f}x   throughput PIP/AR {ratios}")
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from benchmark.train import TrainConfig, parse_duration, train
+
+    config = TrainConfig(
+        mode=args.mode,
+        dataset=args.dataset,
+        init=args.init,
+        steps=args.steps,
+        time_budget_s=parse_duration(args.time_budget) if args.time_budget else None,
+        batch_size=args.batch_size,
+        lr=args.lr if args.lr is not None else (5e-4 if args.init else 2e-3),
+        max_len=args.max_len,
+        seed=args.seed,
+        pip_attention=args.pip_attention,
+        mix_ar=args.mix_ar if args.mix_ar is not None else (0.25 if args.mode == "pip" else 0.0),
+        hidden_size=args.hidden_size,
+        layers=args.layers,
+        heads=args.heads,
+        intermediate_size=args.intermediate_size,
+    )
+    out = train(config, Path(args.out), device=args.device, eval_docs=args.eval_docs, command="pip-bench " + shlex.join(args.argv))
+    print(f"model: {out} (card: {out / 'README.md'})")
+    return 0
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a reference AR or PIP model (a small Llama) on a datagen dataset")
+    p.add_argument("--mode", required=True, choices=["ar", "pip"])
+    p.add_argument("--dataset", required=True, help="a datagen build folder (its train split is used; validation scores the result)")
+    p.add_argument("--out", required=True, help="output model directory (save_pretrained layout)")
+    p.add_argument("--init", default=None, help="start from this model directory (e.g. the AR model for PIP)")
+    stop = p.add_argument_group("when to stop (give at least one; the first reached ends the run)")
+    stop.add_argument("--steps", type=int, default=None)
+    stop.add_argument("--time-budget", default=None, help="e.g. 60m, 1.5h, 900s")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default 2e-3 from scratch, 5e-4 with --init)")
+    p.add_argument("--max-len", type=int, default=1280, help="longest example in tokens; longer ones are skipped and counted")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--pip-attention", default="bidirectional", choices=["causal", "bidirectional"])
+    p.add_argument("--mix-ar", type=float, default=None, help="PIP mode: share of AR batches, so the model also runs AR (default 0.25)")
+    p.add_argument("--eval-docs", type=int, default=300, help="validation documents scored at the end (0: none)")
+    size = p.add_argument_group("model size (new models only)")
+    size.add_argument("--hidden-size", type=int, default=256)
+    size.add_argument("--layers", type=int, default=4)
+    size.add_argument("--heads", type=int, default=4)
+    size.add_argument("--intermediate-size", type=int, default=768)
+    p.set_defaults(func=_cmd_train)
+
+
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="run a model in AR and/or PIP mode on a dataset; score and time both")
     p.add_argument("model", help="Hub model id or local model directory")
@@ -101,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pip-bench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_evaluate(sub)
+    _add_train(sub)
     from benchmark.leaderboard import add_commands as add_leaderboard
 
     add_leaderboard(sub)

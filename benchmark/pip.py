@@ -71,23 +71,29 @@ def overflow_count(tokenizer: Any, documents: Sequence[Document], budgets: dict[
     return sum(len(ids) > budget for (budget, _), ids in zip(pairs, encode_all(tokenizer, [v for _, v in pairs]), strict=True))
 
 
-def attention_mask_4d(lengths: Sequence[int], span_starts: Sequence[int], seq_len: int, attention: str, dtype: torch.dtype) -> torch.Tensor:
-    """(batch, 1, seq, seq) additive mask for right-padded rows: causal, plus the bidirectional span."""
+def attention_mask_4d(padding: torch.Tensor, span_starts: Sequence[int], attention: str, dtype: torch.dtype) -> torch.Tensor:
+    """(batch, 1, seq, seq) additive mask from a 2D padding mask (1 = token): causal, plus, for
+    ``bidirectional``, every token from ``span_starts[row]`` to the end of the row attending to every
+    other. Works for left and right padding: pad keys are never attended, and a pad query attends only
+    to itself (a fully blocked row would be NaN under some attention kernels).
+    """
     if attention not in ATTENTION:
         raise ValueError(f"attention must be one of {ATTENTION}, not {attention!r}")
-    idx = torch.arange(seq_len)
-    allowed = idx[None, :] <= idx[:, None]  # causal
-    rows = []
-    for length, start in zip(lengths, span_starts, strict=True):
-        ok = allowed.clone()
-        if attention == "bidirectional":
-            ok[start:length, start:length] = True
-        ok[:, length:] = False  # padding keys
-        ok[length:, :] = idx[None, :] == idx[length:, None]  # padding queries attend to themselves only
-        rows.append(ok)
-    allowed_b = torch.stack(rows)[:, None]
-    mask = torch.zeros(allowed_b.shape, dtype=dtype)
-    return mask.masked_fill(~allowed_b, torch.finfo(dtype).min)
+    rows, seq_len = padding.shape
+    idx = torch.arange(seq_len, device=padding.device)
+    allowed = (idx[None, :] <= idx[:, None]).expand(rows, seq_len, seq_len).clone()
+    if attention == "bidirectional":
+        for row, start in enumerate(span_starts):
+            allowed[row, start:, start:] = True
+    real = padding.bool()
+    allowed = torch.where(real[:, :, None], allowed & real[:, None, :], (idx[None, :] == idx[:, None])[None])
+    mask = torch.zeros((rows, 1, seq_len, seq_len), dtype=dtype, device=padding.device)
+    return mask.masked_fill(~allowed[:, None], torch.finfo(dtype).min)
+
+
+def position_ids(padding: torch.Tensor) -> torch.Tensor:
+    """Positions that skip padding (0 at each row's first token), as ``generate`` computes them."""
+    return (padding.long().cumsum(-1) - 1).clamp(min=0)
 
 
 def slot_positions(input_ids: torch.Tensor, mask_id: int) -> list[list[int]]:

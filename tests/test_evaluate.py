@@ -19,7 +19,7 @@ from benchmark.adapters.qwen2_vl import Qwen2VLAdapter
 from benchmark.cli import main
 from benchmark.data import load_eval_set
 from benchmark.evaluate import Prediction, PredictionCache, predict, stratified
-from benchmark.pip import attention_mask_4d, derive_budgets, slot_positions
+from benchmark.pip import attention_mask_4d, derive_budgets, position_ids, slot_positions
 from benchmark.results import schema_errors
 from datagen.build import BuildConfig, build
 from tests.tiny_models import CHAT_TEMPLATE, bare_tokenizer, tiny_idefics3, tiny_llama, tiny_qwen2_vl
@@ -87,11 +87,12 @@ def _pip_batch(adapter, docs):
 
 def test_pip_with_causal_mask_reproduces_a_plain_forward_pass(dataset, llama):
     adapter = load_adapter(ModelSpec(str(llama)))
-    docs = load_eval_set(str(dataset), limit=3).documents  # different lengths: right padding is exercised
+    docs = load_eval_set(str(dataset), limit=3).documents  # different lengths: left padding is exercised
     batch = _pip_batch(adapter, docs)
     with torch.inference_mode():
         pip_rows = adapter.pip_forward(batch, "causal")
-        plain = adapter.model(input_ids=batch.inputs["input_ids"], attention_mask=batch.inputs["attention_mask"]).logits
+        padding = batch.inputs["attention_mask"]
+        plain = adapter.model(input_ids=batch.inputs["input_ids"], attention_mask=padding, position_ids=position_ids(padding)).logits
         bidirectional = adapter.pip_forward(batch, "bidirectional")
     for row, positions, logits in zip(plain, batch.positions, pip_rows, strict=True):
         torch.testing.assert_close(logits, row[[p - 1 for p in positions]], rtol=1e-4, atol=1e-4)
@@ -107,14 +108,14 @@ def test_flash_attention_cannot_run_pip_and_says_why(llama):
 
 
 def test_attention_mask_4d_by_hand():
-    mask = attention_mask_4d([4, 3], [2, 1], 4, "bidirectional", torch.float32)
+    padding = torch.tensor([[1, 1, 1, 1], [0, 1, 1, 1]])  # row 2 is left-padded by one
+    mask = attention_mask_4d(padding, [2, 2], "bidirectional", torch.float32)
     allowed = (mask == 0).int()[:, 0].tolist()
     assert allowed[0] == [[1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 1], [1, 1, 1, 1]]
-    # row 2 has length 3 (one pad): span 1..2 is bidirectional, the pad key is never attended,
-    # and the pad query attends only to itself (no fully masked row)
-    assert allowed[1] == [[1, 0, 0, 0], [1, 1, 1, 0], [1, 1, 1, 0], [0, 0, 0, 1]]
-    causal = (attention_mask_4d([3], [1], 3, "causal", torch.float32) == 0).int()[0, 0].tolist()
-    assert causal == [[1, 0, 0], [1, 1, 0], [1, 1, 1]]
+    # the pad key is never attended; the pad query attends only to itself (no fully masked row)
+    assert allowed[1] == [[1, 0, 0, 0], [0, 1, 0, 0], [0, 1, 1, 1], [0, 1, 1, 1]]
+    right = (attention_mask_4d(torch.tensor([[1, 1, 0]]), [1], "causal", torch.float32) == 0).int()[0, 0].tolist()
+    assert right == [[1, 0, 0], [1, 1, 0], [0, 0, 1]]
     assert mask.dtype == torch.float32 and mask.min() == torch.finfo(torch.float32).min
 
 

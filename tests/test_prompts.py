@@ -19,6 +19,7 @@ from datagen.prompts import (
     chat_messages,
     compute_budgets,
     document_text,
+    encode_all,
     parse_ar,
     parse_pip,
     parse_pip_prompt,
@@ -115,3 +116,12 @@ def test_budget_is_a_percentile_and_covers_unknown():
 
 def test_shipped_tokenizer_is_the_default():
     assert load_tokenizer("default").name_or_path == DEFAULT_TOKENIZER
+
+
+def test_encode_all_is_not_padded_by_an_earlier_padded_call():
+    """A padded ``tokenizer(..., padding=True)`` leaves padding on in the Rust backend; encode_all must not inherit it."""
+    tokenizer = load_tokenizer("default")
+    alone = encode_all(tokenizer, ["12.50", "a much longer value than that one"])
+    tokenizer(["x", "a much longer text to pad the short one to"], padding=True)
+    assert encode_all(tokenizer, ["12.50", "a much longer value than that one"]) == alone
+    assert len(alone[0]) < len(alone[1])

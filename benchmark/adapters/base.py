@@ -20,7 +20,7 @@ import torch
 
 from benchmark.data import Document, Values
 from benchmark.errors import BenchError
-from benchmark.pip import attention_mask_4d, logit_positions, slot_positions, split_slots
+from benchmark.pip import attention_mask_4d, logit_positions, position_ids, slot_positions, split_slots
 from datagen.doctypes import DOC_TYPES
 from datagen.prompts import parse_pip
 
@@ -147,7 +147,11 @@ class Adapter(ABC):
 
     @abstractmethod
     def pip_batch(self, docs: Sequence[Document], budgets: dict[str, dict[str, int]]) -> Batch:
-        """Right-padded inputs of the masked prompts and the mask positions of each row."""
+        """Left-padded inputs of the masked prompts and the mask positions of each row.
+
+        Left padding puts the slots of every document of one doc type at the same positions, so the
+        LM head runs on few positions (``logit_positions``) however large the batch.
+        """
 
     def unsupported(self, mode: str) -> str | None:
         """Why this model cannot run ``mode``, or None when it can."""
@@ -193,11 +197,9 @@ class Adapter(ABC):
     def pip_forward(self, batch: Batch, attention: str) -> list[torch.Tensor]:
         """The one forward pass: per row, the logits that fill its masks (one row of logits per mask)."""
         inputs = self._on_device(batch.inputs)
-        ids = inputs["input_ids"]
-        lengths = inputs["attention_mask"].sum(-1).tolist()
-        starts = [pos[0] for pos in batch.positions]
-        inputs["attention_mask"] = attention_mask_4d(lengths, starts, ids.shape[1], attention, self.model.dtype).to(self.device)
-        inputs.setdefault("position_ids", torch.arange(ids.shape[1], device=self.device).expand_as(ids))
+        padding = inputs["attention_mask"]
+        inputs.setdefault("position_ids", position_ids(padding))
+        inputs["attention_mask"] = attention_mask_4d(padding, [pos[0] for pos in batch.positions], attention, self.model.dtype)
         wanted, rows = logit_positions(batch.positions)
         if "logits_to_keep" in self._forward_args:
             logits = self.model(**inputs, use_cache=False, logits_to_keep=torch.tensor(wanted, device=self.device)).logits

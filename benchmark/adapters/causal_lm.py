@@ -62,6 +62,6 @@ class CausalLMAdapter(Adapter):
             slots = pip_slots(doc.doc_type, budgets[doc.doc_type], MASK)
             chat = self._chat(context)
             prompts.append(chat + slots if chat else context + "\n" + slots)  # the plain form is datagen's pip_prompt
-        inputs = self._encode(prompts, "right")
+        inputs = self._encode(prompts, "left")
         expected = [sum(budgets[d.doc_type].values()) for d in docs]
         return Batch(inputs=inputs, positions=positions_or_error(inputs["input_ids"], self.mask_id, expected), prompts=prompts)

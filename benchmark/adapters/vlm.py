@@ -60,6 +60,6 @@ class VisionLanguageAdapter(Adapter):
 
     def pip_batch(self, docs: Sequence[Document], budgets: dict[str, dict[str, int]]) -> Batch:
         prompts = [self._prompt(pip_instruction(d.doc_type)) + pip_slots(d.doc_type, budgets[d.doc_type], MASK) for d in docs]
-        inputs = self._encode(prompts, docs, "right")
+        inputs = self._encode(prompts, docs, "left")
         expected = [sum(budgets[d.doc_type].values()) for d in docs]
         return Batch(inputs=inputs, positions=positions_or_error(inputs["input_ids"], self.mask_id, expected), prompts=prompts)

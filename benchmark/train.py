@@ -1,0 +1,406 @@
+"""``pip-bench train``: the reference AR and PIP models, small enough to train on a laptop CPU.
+
+One file, read top to bottom like nanoGPT: the model (a small Llama built from a config, with the
+project's tokenizer), the examples (built by the same prompt code the harness's ``causal-lm`` adapter
+uses, so a trained model is evaluated exactly as it was trained), and the loop.
+
+- ``--mode ar``: ``ar_prompt + "\\n"`` → the JSON answer + EOS; loss on the answer tokens only.
+- ``--mode pip``: ``pip_prompt`` with every key's run of ``[mask]``; the loss is on the masks only, each
+  target read from the logits one position earlier (``benchmark.pip``'s alignment) under the answer-span
+  attention the harness will use. ``--init`` an AR model first: the paper's recipe (AR base, then PIP). ``--mix-ar`` keeps a share of
+  AR batches so the one model runs both modes, and its speedup is measured within one model and run.
+
+Either way the loss is computed only where there is a label: the LM head over an 8k vocabulary is most of
+a small model's cost, and most positions are prompt. Training stops at ``--steps`` or ``--time-budget``
+(the learning-rate schedule follows whichever ends first) and checkpoints every few minutes, so an
+interrupted run resumes where it stopped when the same command is run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import random
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from benchmark.adapters.causal_lm import AR_SEPARATOR
+from benchmark.data import Document
+from benchmark.errors import BenchError
+from benchmark.pip import ATTENTION, attention_mask_4d, derive_budgets
+from datagen.build import DEFAULT_TOKENIZER
+from datagen.doctypes import DOC_TYPES
+from datagen.io import write_atomic
+from datagen.prompts import MASK, ar_prompt, ar_target, encode_all, pip_prompt, pip_target_ids, pip_targets
+
+CHECKPOINT_EVERY_S = 300
+IGNORE = -100
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides the trained weights (hashed: a resumed run must use the same)."""
+
+    mode: str
+    dataset: str
+    init: str | None = None
+    steps: int | None = None
+    time_budget_s: float | None = None
+    batch_size: int = 16
+    lr: float = 2e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 50
+    weight_decay: float = 0.01
+    max_len: int = 1280  # tokens; longer examples are skipped and counted
+    seed: int = 0
+    pip_attention: str = "bidirectional"
+    mix_ar: float = 0.0  # PIP mode: share of batches in AR format, so one model runs both modes
+    hidden_size: int = 256
+    layers: int = 4
+    heads: int = 4
+    intermediate_size: int = 768
+
+    def check(self) -> None:
+        if self.mode not in ("ar", "pip"):
+            raise BenchError(f"--mode must be ar or pip (got {self.mode})")
+        if self.steps is None and self.time_budget_s is None:
+            raise BenchError("give --steps N or --time-budget (e.g. 60m)")
+        if (self.steps is not None and self.steps < 1) or (self.time_budget_s is not None and self.time_budget_s <= 0):
+            raise BenchError("--steps and --time-budget must be positive")
+        if not 0 <= self.mix_ar < 1 or (self.mix_ar and self.mode != "pip"):
+            raise BenchError("--mix-ar must be in [0, 1) and is for --mode pip")
+        if self.pip_attention not in ATTENTION:
+            raise BenchError(f"--pip-attention must be one of {', '.join(ATTENTION)}")
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def parse_duration(text: str) -> float:
+    """``90s``, ``60m``, ``1.5h`` or plain seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+    except (ValueError, IndexError):
+        raise BenchError(f"--time-budget: expected e.g. 90s, 60m or 1.5h (got {text!r})") from None
+
+
+# ----------------------------------------------------------------------------- model
+
+
+def new_model(config: TrainConfig, tokenizer: Any) -> Any:
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    llama = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=config.hidden_size,
+        intermediate_size=config.intermediate_size,
+        num_hidden_layers=config.layers,
+        num_attention_heads=config.heads,
+        num_key_value_heads=config.heads,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return LlamaForCausalLM(llama)
+
+
+def load_start(config: TrainConfig) -> tuple[Any, Any]:
+    """(model, tokenizer): ``--init`` weights, or a new model with the project's tokenizer."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source = config.init or str(DEFAULT_TOKENIZER)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForCausalLM.from_pretrained(config.init, dtype=torch.float32) if config.init else new_model(config, tokenizer)
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"--init {source}: cannot load ({str(exc).splitlines()[0]})") from None
+    if MASK not in tokenizer.get_vocab() or tokenizer.pad_token is None:
+        raise BenchError(f"{source}: the tokenizer needs {MASK} and a pad token (the project's tokenizer has both)")
+    return model, tokenizer
+
+
+# ----------------------------------------------------------------------------- examples
+
+
+@dataclass
+class Example:
+    ids: list[int]
+    labels: list[int]  # IGNORE where there is nothing to predict
+    span_start: int  # first position of the bidirectional answer span (PIP); len(ids) for AR
+
+
+def ar_examples(tokenizer: Any, docs: Sequence[Document]) -> list[Example]:
+    prompts = encode_all(tokenizer, [ar_prompt(d.doc_type, d.text) + AR_SEPARATOR for d in docs])
+    answers = encode_all(tokenizer, [ar_target(_fields(d)) for d in docs])
+    out = []
+    for p, a in zip(prompts, answers, strict=True):
+        target = [*a, tokenizer.eos_token_id]
+        out.append(Example(p + target, [IGNORE] * len(p) + target, len(p) + len(target)))
+    return out
+
+
+def pip_examples(tokenizer: Any, docs: Sequence[Document], budgets: dict[str, dict[str, int]]) -> list[Example]:
+    mask_id = tokenizer.convert_tokens_to_ids(MASK)
+    prompts = encode_all(tokenizer, [pip_prompt(d.doc_type, d.text, budgets[d.doc_type]) for d in docs])
+    out = []
+    for doc, ids in zip(docs, prompts, strict=True):
+        targets, _ = pip_target_ids(pip_targets(_fields(doc)), DOC_TYPES[doc.doc_type], budgets[doc.doc_type], tokenizer)
+        flat = iter(t for per_key in targets for t in per_key)
+        labels = [next(flat) if i == mask_id else IGNORE for i in ids]
+        out.append(Example(ids, labels, ids.index(mask_id)))
+    return out
+
+
+def _fields(doc: Document) -> list[dict[str, Any]]:
+    return [{"key": k, "value": v, "present": v is not None} for k, v in doc.gold.items()]
+
+
+def batches(examples: Sequence[Example], batch_size: int, rng: random.Random) -> list[list[Example]]:
+    """One epoch of batches of similar length (little padding), in random order."""
+    order = list(examples)
+    rng.shuffle(order)
+    chunk = batch_size * 32
+    out = []
+    for i in range(0, len(order), chunk):
+        part = sorted(order[i : i + chunk], key=lambda e: len(e.ids))
+        out.extend(part[j : j + batch_size] for j in range(0, len(part), batch_size))
+    rng.shuffle(out)
+    return out
+
+
+def collate(batch: Sequence[Example], pad_id: int, attention: str | None) -> dict[str, torch.Tensor]:
+    """Right-padded tensors; a float 4D mask for PIP (the harness's mask), a 2D one for AR."""
+    width = max(len(e.ids) for e in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+    for row, e in enumerate(batch):
+        ids[row, : len(e.ids)] = torch.tensor(e.ids)
+        labels[row, : len(e.labels)] = torch.tensor(e.labels)
+    padding = (torch.arange(width)[None, :] < torch.tensor([len(e.ids) for e in batch])[:, None]).long()
+    mask = padding if attention is None else attention_mask_4d(padding, [e.span_start for e in batch], attention, torch.float32)
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels, "position_ids": torch.arange(width).expand(len(batch), width)}
+
+
+def shifted_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Cross-entropy of each labelled token against the logits one position earlier, LM head on those rows only."""
+    hidden = model.model(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], position_ids=batch["position_ids"]
+    ).last_hidden_state
+    rows, cols = torch.nonzero(batch["labels"] != IGNORE, as_tuple=True)
+    logits = model.lm_head(hidden[rows, cols - 1])
+    return F.cross_entropy(logits, batch["labels"][rows, cols])
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+def learning_rate(config: TrainConfig, step: int, progress: float) -> float:
+    """Linear warm-up, then cosine decay to ``min_lr_ratio`` over the run's progress (steps or time)."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * cosine)
+
+
+def _progress(config: TrainConfig, step: int, elapsed: float) -> float:
+    parts = []
+    if config.steps:
+        parts.append(step / config.steps)
+    if config.time_budget_s:
+        parts.append(elapsed / config.time_budget_s)
+    return max(parts)
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def train(config: TrainConfig, out: Path, device: str = "cpu", eval_docs: int = 300, command: str = "pip-bench train") -> Path:
+    """Train, save a Hugging Face model directory with its card, and score it on the validation split."""
+    from benchmark.data import load_eval_set
+
+    config.check()
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    model, tokenizer = load_start(config)
+    docs = load_eval_set(config.dataset, "train").documents
+    budgets = getattr(model.config, "pip_budgets", None) or derive_budgets(tokenizer, docs)
+    streams = {"ar": _kept(ar_examples(tokenizer, docs), config.max_len)} if config.mode == "ar" or config.mix_ar > 0 else {}
+    if config.mode == "pip":
+        streams["pip"] = _kept(pip_examples(tokenizer, docs, budgets), config.max_len)
+
+    model.to(device).train()
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=config.lr
+    )
+
+    checkpoint = out / ".train" / f"checkpoint-{config.digest()}.pt"
+    step, elapsed, tokens, losses = 0, 0.0, 0, []
+    if checkpoint.is_file():
+        state = torch.load(checkpoint, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, elapsed, tokens, losses = state["step"], state["elapsed"], state["tokens"], state["losses"]
+        rng.setstate(state["rng"])
+        tqdm.write(f"resuming from step {step} ({elapsed / 60:.1f} min trained)", file=sys.stderr)
+
+    epochs: dict[str, list[list[Example]]] = {name: [] for name in streams}
+    start, last_save = time.perf_counter() - elapsed, time.perf_counter()
+    bar = tqdm(desc=f"train {config.mode}", unit="step", initial=step, total=config.steps)
+    while _progress(config, step, elapsed) < 1.0:
+        name = "ar" if config.mode == "ar" or rng.random() < config.mix_ar else "pip"
+        if not epochs[name]:
+            epochs[name] = batches(streams[name], config.batch_size, rng)
+        attention = config.pip_attention if name == "pip" else None
+        batch = {k: v.to(device) for k, v in collate(epochs[name].pop(), tokenizer.pad_token_id, attention).items()}
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config, step, _progress(config, step, elapsed))
+        loss = shifted_loss(model, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        tokens += int(batch["input_ids"].numel())
+        losses.append(round(loss.item(), 4))
+        elapsed = time.perf_counter() - start
+        bar.update(1)
+        bar.set_postfix(loss=f"{sum(losses[-20:]) / len(losses[-20:]):.3f}", tok_s=f"{tokens / elapsed:.0f}", min=f"{elapsed / 60:.1f}")
+        if time.perf_counter() - last_save > CHECKPOINT_EVERY_S:
+            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng.getstate()}
+            _save_checkpoint(checkpoint, {**state, "step": step, "elapsed": elapsed, "tokens": tokens, "losses": losses})
+            last_save = time.perf_counter()
+            epochs = {name: [] for name in streams}  # a resumed run cannot know the epochs' remaining order; start anew here too
+    bar.close()
+
+    summary = {
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "steps": step,
+        "minutes": round(elapsed / 60, 1),
+        "tokens": tokens,
+        "examples": {name: len(stream) for name, stream in streams.items()},
+        "final_loss": _mean_tail(losses),
+    }
+    _save_model(model, tokenizer, config, budgets, out)
+    scores = _validate(out, config, eval_docs, device)
+    _write_card(out, config, summary, scores, command, device)
+    checkpoint.unlink(missing_ok=True)
+    return out
+
+
+def _kept(examples: list[Example], max_len: int) -> list[Example]:
+    kept = [e for e in examples if len(e.ids) <= max_len]
+    if not kept:
+        raise BenchError(f"every training example is longer than --max-len {max_len}")
+    if len(kept) < len(examples):
+        tqdm.write(f"note: {len(examples) - len(kept)} of {len(examples)} examples longer than {max_len} tokens skipped", file=sys.stderr)
+    return kept
+
+
+def _mean_tail(losses: list[float], n: int = 50) -> float | None:
+    tail = losses[-n:]
+    return round(sum(tail) / len(tail), 4) if tail else None
+
+
+def _save_model(model: Any, tokenizer: Any, config: TrainConfig, budgets: dict[str, dict[str, int]], out: Path) -> None:
+    """A plain Hugging Face directory; weights stored in float16 (half the size; evaluated in float32)."""
+    model.eval()
+    if config.mode == "pip":
+        model.config.pip_budgets = budgets
+        model.config.pip_attention = config.pip_attention
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.to("cpu", torch.float16).save_pretrained(out)
+    model.to(torch.float32)
+    tokenizer.save_pretrained(out)
+
+
+def _validate(out: Path, config: TrainConfig, limit: int, device: str) -> dict[str, Any] | None:
+    """Field scores on the first ``limit`` validation documents, with the harness itself."""
+    if limit <= 0:
+        return None
+    from benchmark.adapters.base import ModelSpec
+    from benchmark.evaluate import EvalConfig, evaluate
+
+    modes = ["ar", "pip"] if config.mix_ar > 0 else [config.mode]
+    eval_config = EvalConfig(modes=modes, timing_docs=0, pip_attention=config.pip_attention)
+    path = evaluate(
+        ModelSpec(str(out), device=device), config.dataset, out / ".train" / "eval", eval_config, split="validation", limit=limit
+    )
+    return {mode: _summary(r) for mode, r in json.loads(path.read_text())["modes"].items()}
+
+
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+    by_type = {t: m["f1"] for t, m in result["by_doc_type"].items()}
+    return {"documents": result["num_documents"], "f1": result["metrics"]["f1"], "anls": result["metrics"]["anls"], "by_doc_type": by_type}
+
+
+def _provenance(dataset: Path) -> list[str]:
+    """How the training data was built, when it is a local datagen build (so the card alone reproduces it)."""
+    try:
+        state = json.loads((dataset / "build_config.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return []
+    return [f"- dataset built with `{state['command']}` (datagen {state['generator_version']}, config {state['config_hash']})"]
+
+
+def _write_card(out: Path, config: TrainConfig, summary: dict[str, Any], scores: dict[str, Any] | None, command: str, device: str) -> None:
+    import platform
+
+    import transformers
+
+    from benchmark import __version__
+
+    lines = [
+        "---",
+        "library_name: transformers",
+        "license: apache-2.0",
+        "pipeline_tag: text-generation",
+        "tags: [key-information-extraction, pip, parallel-decoding, synthetic-data]",
+        "---",
+        f"# pip-kie reference {config.mode.upper()} model",
+        "",
+        f"A {summary['parameters'] / 1e6:.1f}M-parameter Llama trained by `pip-bench train` (pip-kie {__version__}) to extract "
+        f"every field of a document from its words in {'ONE forward pass over a masked prompt (PIP)' if config.mode == 'pip' else 'autoregressive JSON'}.",
+        "",
+        "## How it was trained",
+        "",
+        f"```\n{command}\n```",
+        "",
+        f"- dataset: `{config.dataset}` (train split); examples: " + ", ".join(f"{n} {k}" for k, n in summary["examples"].items()),
+        f"- {summary['steps']} steps in {summary['minutes']} min on {device} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores), "
+        f"{summary['tokens']} tokens, final loss {summary['final_loss']}",
+        *_provenance(Path(config.dataset)),
+        f"- torch {torch.__version__}, transformers {transformers.__version__}",
+        f"- config: `{json.dumps(asdict(config))}`",
+        "",
+        "## Scores (validation split, `pip-bench` harness)",
+        "",
+    ]
+    for mode, s in (scores or {}).items():
+        by_type = ", ".join(f"{t} {f:.4f}" for t, f in s["by_doc_type"].items())
+        lines.append(
+            f"- {mode.upper()} mode, {s['documents']} documents: field F1 {s['f1']:.4f}, ANLS {s['anls']:.4f}; F1 by doc type: {by_type}"
+        )
+    if not scores:
+        lines.append("Not scored (`--eval-docs 0`).")
+    lines += ["", f"Evaluate it: `pip-bench evaluate {out} --dataset {config.dataset} --modes {','.join(scores or [config.mode])}`", ""]
+    write_atomic(out / "README.md", "\n".join(lines).encode())

@@ -1,0 +1,171 @@
+"""pip-bench train: examples match the harness's prompts, the loss is the model's own, resume is exact."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+import benchmark.train as train_module
+from benchmark.cli import main
+from benchmark.data import load_eval_set
+from benchmark.pip import derive_budgets
+from benchmark.train import TrainConfig, ar_examples, collate, parse_duration, pip_examples, shifted_loss, train
+from datagen.build import BuildConfig, build
+from datagen.prompts import MASK, ar_target
+from tests.tiny_models import TOKENIZER
+
+TINY = {"hidden_size": 32, "layers": 1, "heads": 2, "intermediate_size": 64, "batch_size": 4}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("train") / "ds"
+    build(BuildConfig(n=30, seed=9, image_format="none", width=256, calibration_docs=40, shard_size=15), out, workers=1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return AutoTokenizer.from_pretrained(TOKENIZER)
+
+
+def test_ar_examples_label_exactly_the_json_answer_and_eos(dataset, tokenizer):
+    docs = load_eval_set(str(dataset), "train", limit=3).documents
+    for doc, ex in zip(docs, ar_examples(tokenizer, docs), strict=True):
+        answer = [t for t in ex.labels if t != -100]
+        assert answer[-1] == tokenizer.eos_token_id
+        fields = [{"key": k, "value": v, "present": v is not None} for k, v in doc.gold.items()]
+        assert tokenizer.decode(answer[:-1]) == ar_target(fields)
+        assert ex.ids[-len(answer) :] == answer  # the answer is the end of the sequence
+
+
+def test_pip_examples_label_every_mask_and_only_masks(dataset, tokenizer):
+    docs = load_eval_set(str(dataset), "train", limit=4).documents
+    budgets = derive_budgets(tokenizer, docs)
+    mask = tokenizer.convert_tokens_to_ids(MASK)
+    for doc, ex in zip(docs, pip_examples(tokenizer, docs, budgets), strict=True):
+        labelled = [i for i, t in enumerate(ex.labels) if t != -100]
+        assert labelled == [i for i, t in enumerate(ex.ids) if t == mask]
+        assert len(labelled) == sum(budgets[doc.doc_type].values()) and ex.span_start == labelled[0]
+        first_key = next(iter(doc.gold))
+        value = doc.gold[first_key] or "unknown"
+        budget = budgets[doc.doc_type][first_key]
+        decoded = tokenizer.decode([ex.labels[i] for i in labelled[:budget]], skip_special_tokens=True)
+        assert decoded.strip() == value or len(tokenizer.encode(value, add_special_tokens=False)) > budget
+
+
+def test_shifted_loss_equals_the_models_own_loss(dataset, tokenizer):
+    torch.manual_seed(0)
+    model = train_module.new_model(TrainConfig(mode="ar", dataset="", steps=1, **TINY), tokenizer)
+    docs = load_eval_set(str(dataset), "train", limit=3).documents
+    batch = collate(ar_examples(tokenizer, docs), tokenizer.pad_token_id, None)
+    ours = shifted_loss(model, batch)
+    theirs = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]).loss
+    torch.testing.assert_close(ours, theirs)
+
+
+def _config(dataset: Path, **kw) -> TrainConfig:
+    return TrainConfig(**{"mode": "ar", "dataset": str(dataset), "steps": 4, **TINY, **kw})
+
+
+def test_ar_then_pip_from_it_gives_loadable_models_with_cards(dataset, tmp_path, capsys):
+    ar = train(_config(dataset), tmp_path / "ar", eval_docs=2)
+    model = AutoModelForCausalLM.from_pretrained(ar)
+    assert not hasattr(model.config, "pip_budgets") and "pip-bench train" in (ar / "README.md").read_text()
+    pip = tmp_path / "pip"
+    code = main(
+        [
+            "train",
+            "--mode",
+            "pip",
+            "--dataset",
+            str(dataset),
+            "--init",
+            str(ar),
+            "--out",
+            str(pip),
+            "--steps",
+            "2",
+            "--eval-docs",
+            "2",
+            "--batch-size",
+            "4",
+        ]
+    )
+    assert code == 0
+    config = json.loads((pip / "config.json").read_text())
+    assert config["pip_budgets"] and config["pip_attention"] == "bidirectional" and config["hidden_size"] == 32
+    card = (pip / "README.md").read_text()
+    assert "--init" in card and "PIP mode, 2 documents: field F1" in card and "AR mode, 2 documents" in card  # --mix-ar 0.25 by default
+    # the harness evaluates the PIP model with the budgets it was trained with
+    out = tmp_path / "results"
+    assert (
+        main(
+            [
+                "evaluate",
+                str(pip),
+                "--dataset",
+                str(dataset),
+                "--limit",
+                "2",
+                "--modes",
+                "pip",
+                "--timing-docs",
+                "0",
+                "--output-dir",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    (results,) = out.glob("results_*.json")
+    used = json.loads(results.read_text())["config"]["pip_budgets"]
+    assert all(used[t] == config["pip_budgets"][t] for t in used)
+
+
+def test_an_interrupted_run_resumes_to_the_same_weights(dataset, tmp_path, monkeypatch):
+    monkeypatch.setattr(train_module, "CHECKPOINT_EVERY_S", 0)  # checkpoint after every step
+    whole = train(_config(dataset), tmp_path / "whole", eval_docs=0)
+
+    calls = {"n": 0}
+    real = train_module.shifted_loss
+
+    def crash_on_third_step(model, batch):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(model, batch)
+
+    monkeypatch.setattr(train_module, "shifted_loss", crash_on_third_step)
+    with pytest.raises(KeyboardInterrupt):
+        train(_config(dataset), tmp_path / "resumed", eval_docs=0)
+    assert list((tmp_path / "resumed" / ".train").glob("checkpoint-*.pt"))
+    monkeypatch.setattr(train_module, "shifted_loss", real)
+    train(_config(dataset), tmp_path / "resumed", eval_docs=0)
+    a, b = load_file(whole / "model.safetensors"), load_file(tmp_path / "resumed" / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert not list((tmp_path / "resumed" / ".train").glob("checkpoint-*.pt"))
+
+
+def test_parse_duration():
+    assert parse_duration("60m") == 3600 and parse_duration("1.5h") == 5400 and parse_duration("90s") == 90 and parse_duration("30") == 30
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        ([], "give --steps N or --time-budget"),
+        (["--time-budget", "soon"], "expected e.g. 90s"),
+        (["--steps", "2", "--init", "/no/such/model"], "cannot load"),
+        (["--steps", "2", "--mix-ar", "0.5"], "--mix-ar must be in [0, 1) and is for --mode pip"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(dataset, tmp_path, capsys, args, needle):
+    assert main(["train", "--mode", "ar", "--dataset", str(dataset), "--out", str(tmp_path / "m"), *args]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
