@@ -9,13 +9,12 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from benchmark import __version__
 from benchmark.errors import BenchError
-
-EXIT_USAGE = 2
+from datagen.cli import run_command
 
 
 def _int_list(text: str) -> list[int]:
@@ -163,15 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.argv = argv
-    func: Callable[[argparse.Namespace], int] = args.func
-    try:
-        return func(args)
-    except BenchError as exc:
-        print(f"pip-bench: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("pip-bench: interrupted; rerun the same command to resume", file=sys.stderr)
-        return 130
+    return run_command("pip-bench", args, BenchError)
 
 
 if __name__ == "__main__":

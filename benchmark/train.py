@@ -41,6 +41,7 @@ from benchmark.pip import ATTENTION, attention_mask_4d, derive_budgets
 from datagen.build import DEFAULT_TOKENIZER
 from datagen.doctypes import DOC_TYPES
 from datagen.io import write_atomic
+from datagen.lazy import CONFIG_FILE
 from datagen.prompts import MASK, ar_prompt, ar_target, encode_all, pip_prompt, pip_target_ids, pip_targets
 
 CHECKPOINT_EVERY_S = 300
@@ -240,9 +241,10 @@ def train(config: TrainConfig, out: Path, device: str = "cpu", eval_docs: int = 
     rng = random.Random(config.seed)
     model, tokenizer = load_start(config)
     docs = load_eval_set(config.dataset, "train").documents
-    budgets = getattr(model.config, "pip_budgets", None) or derive_budgets(tokenizer, docs)
+    budgets = None
     streams = {"ar": _kept(ar_examples(tokenizer, docs), config.max_len)} if config.mode == "ar" or config.mix_ar > 0 else {}
-    if config.mode == "pip":
+    if config.mode == "pip":  # an AR --init declares no budgets; a PIP --init keeps its own
+        budgets = getattr(model.config, "pip_budgets", None) or derive_budgets(tokenizer, docs)
         streams["pip"] = _kept(pip_examples(tokenizer, docs, budgets), config.max_len)
 
     model.to(device).train()
@@ -320,7 +322,7 @@ def _mean_tail(losses: list[float], n: int = 50) -> float | None:
     return round(sum(tail) / len(tail), 4) if tail else None
 
 
-def _save_model(model: Any, tokenizer: Any, config: TrainConfig, budgets: dict[str, dict[str, int]], out: Path) -> None:
+def _save_model(model: Any, tokenizer: Any, config: TrainConfig, budgets: dict[str, dict[str, int]] | None, out: Path) -> None:
     """A plain Hugging Face directory; weights stored in float16 (half the size; evaluated in float32)."""
     model.eval()
     if config.mode == "pip":
@@ -356,7 +358,7 @@ def _summary(result: dict[str, Any]) -> dict[str, Any]:
 def _provenance(dataset: Path) -> list[str]:
     """How the training data was built, when it is a local datagen build (so the card alone reproduces it)."""
     try:
-        state = json.loads((dataset / "build_config.json").read_text())
+        state = json.loads((dataset / CONFIG_FILE).read_text())
     except (OSError, json.JSONDecodeError):
         return []
     return [f"- dataset built with `{state['command']}` (datagen {state['generator_version']}, config {state['config_hash']})"]

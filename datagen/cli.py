@@ -261,21 +261,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def run_command(prog: str, args: argparse.Namespace, user_errors: type[Exception]) -> int:
+    """Run the parsed subcommand; bad input (``user_errors``) becomes one line on stderr and exit 2.
+
+    Shared by ``datagen`` and ``pip-bench`` so both report errors, interrupts and closed pipes alike.
+    """
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except DatagenError as exc:
-        print(f"datagen: error: {exc}", file=sys.stderr)
+    except user_errors as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("datagen: interrupted; rerun the same command to resume", file=sys.stderr)
+        print(f"{prog}: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into head & co.
         sys.stderr.close()
         return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_command("datagen", build_parser().parse_args(argv), DatagenError)
 
 
 if __name__ == "__main__":

@@ -179,10 +179,15 @@ class Adapter(ABC):
     def ar(self, docs: Sequence[Document], max_new_tokens: int, cache_implementation: str | None = None) -> list[ARResult]:
         inputs, prompts = self.ar_inputs(docs)
         inputs = self._on_device(inputs)
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
         extra = {"cache_implementation": cache_implementation} if cache_implementation else {}
-        out = self.model.generate(
-            **inputs, do_sample=False, max_new_tokens=max_new_tokens, use_cache=True, pad_token_id=pad, num_beams=1, **extra
+        out = self.model.generate(  # the pad token exists: ensure_pip_tokens adds one where the tokenizer had none
+            **inputs,
+            do_sample=False,
+            max_new_tokens=max_new_tokens,
+            use_cache=True,
+            pad_token_id=self.tokenizer.pad_token_id,
+            num_beams=1,
+            **extra,
         )
         new = out[:, inputs["input_ids"].shape[1] :]
         eos = self.model.generation_config.eos_token_id
