@@ -14,6 +14,7 @@ from pathlib import Path
 
 from benchmark import __version__
 from benchmark.errors import BenchError
+from benchmark.shipped import resolve_model
 from datagen.cli import run_command
 
 
@@ -38,7 +39,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         timing_docs=args.timing_docs,
         warmup=args.warmup,
     )
-    spec = ModelSpec(args.model, args.revision, args.device, args.dtype, args.trust_remote_code)
+    spec = ModelSpec(resolve_model(args.model), args.revision, args.device, args.dtype, args.trust_remote_code)
     path = evaluate(
         spec,
         args.dataset,
@@ -76,7 +77,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     config = TrainConfig(
         mode=args.mode,
         dataset=args.dataset,
-        init=args.init,
+        init=resolve_model(args.init) if args.init else None,
         steps=args.steps,
         time_budget_s=parse_duration(args.time_budget) if args.time_budget else None,
         batch_size=args.batch_size,
@@ -85,6 +86,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         pip_attention=args.pip_attention,
         mix_ar=args.mix_ar if args.mix_ar is not None else (0.25 if args.mode == "pip" else 0.0),
+        head=args.head,
         hidden_size=args.hidden_size,
         layers=args.layers,
         heads=args.heads,
@@ -112,7 +114,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pip-attention", default="bidirectional", choices=["causal", "bidirectional"])
     p.add_argument("--mix-ar", type=float, default=None, help="PIP mode: share of AR batches, so the model also runs AR (default 0.25)")
     p.add_argument("--eval-docs", type=int, default=300, help="validation documents scored at the end (0: none)")
-    size = p.add_argument_group("model size (new models only)")
+    size = p.add_argument_group("model architecture (new models only; --init keeps the initial model's)")
+    size.add_argument(
+        "--head", default="pointer", choices=["pointer", "lm"], help="pointer: LM head + copy head (default); lm: a plain Llama"
+    )
     size.add_argument("--hidden-size", type=int, default=256)
     size.add_argument("--layers", type=int, default=4)
     size.add_argument("--heads", type=int, default=4)
@@ -122,7 +127,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="run a model in AR and/or PIP mode on a dataset; score and time both")
-    p.add_argument("model", help="Hub model id or local model directory")
+    p.add_argument("model", help="Hub model id, local model directory, or a shipped reference model: ar-ref, pip-ref")
     p.add_argument("--dataset", required=True, help="local dataset directory (e.g. a datagen build) or Hub dataset id")
     p.add_argument("--split", default="test")
     p.add_argument("--limit", type=int, default=None, help="evaluate the first N rows of the split")

@@ -38,6 +38,7 @@ from benchmark.adapters.causal_lm import AR_SEPARATOR
 from benchmark.data import Document
 from benchmark.errors import BenchError
 from benchmark.pip import ATTENTION, attention_mask_4d, derive_budgets
+from benchmark.pointer import PointerConfig, PointerForCausalLM
 from datagen.build import DEFAULT_TOKENIZER
 from datagen.doctypes import DOC_TYPES
 from datagen.io import write_atomic
@@ -45,6 +46,7 @@ from datagen.lazy import CONFIG_FILE
 from datagen.prompts import MASK, ar_prompt, ar_target, encode_all, pip_prompt, pip_target_ids, pip_targets
 
 CHECKPOINT_EVERY_S = 300
+HEADS = ("lm", "pointer")
 IGNORE = -100
 
 
@@ -66,6 +68,7 @@ class TrainConfig:
     seed: int = 0
     pip_attention: str = "bidirectional"
     mix_ar: float = 0.0  # PIP mode: share of batches in AR format, so one model runs both modes
+    head: str = "pointer"  # lm: a plain Llama; pointer: with the copy head (benchmark.pointer)
     hidden_size: int = 256
     layers: int = 4
     heads: int = 4
@@ -80,6 +83,8 @@ class TrainConfig:
             raise BenchError("--steps and --time-budget must be positive")
         if not 0 <= self.mix_ar < 1 or (self.mix_ar and self.mode != "pip"):
             raise BenchError("--mix-ar must be in [0, 1) and is for --mode pip")
+        if self.head not in HEADS:
+            raise BenchError(f"--head must be one of {', '.join(HEADS)}")
         if self.pip_attention not in ATTENTION:
             raise BenchError(f"--pip-attention must be one of {', '.join(ATTENTION)}")
 
@@ -102,7 +107,8 @@ def parse_duration(text: str) -> float:
 def new_model(config: TrainConfig, tokenizer: Any) -> Any:
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    llama = LlamaConfig(
+    config_class, model_class = (PointerConfig, PointerForCausalLM) if config.head == "pointer" else (LlamaConfig, LlamaForCausalLM)
+    llama = config_class(
         vocab_size=len(tokenizer),
         hidden_size=config.hidden_size,
         intermediate_size=config.intermediate_size,
@@ -115,7 +121,10 @@ def new_model(config: TrainConfig, tokenizer: Any) -> Any:
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
-    return LlamaForCausalLM(llama)
+    model = model_class(llama)
+    if isinstance(model, PointerForCausalLM):
+        model.set_vocabulary(tokenizer)
+    return model
 
 
 def load_start(config: TrainConfig) -> tuple[Any, Any]:
@@ -130,6 +139,10 @@ def load_start(config: TrainConfig) -> tuple[Any, Any]:
         raise BenchError(f"--init {source}: cannot load ({str(exc).splitlines()[0]})") from None
     if MASK not in tokenizer.get_vocab() or tokenizer.pad_token is None:
         raise BenchError(f"{source}: the tokenizer needs {MASK} and a pad token (the project's tokenizer has both)")
+    if isinstance(model, PointerForCausalLM) != (config.head == "pointer"):
+        raise BenchError(
+            f"--init {source} is a {type(model).__name__}; pass --head {'pointer' if isinstance(model, PointerForCausalLM) else 'lm'}"
+        )
     return model, tokenizer
 
 
@@ -201,7 +214,10 @@ def shifted_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], position_ids=batch["position_ids"]
     ).last_hidden_state
     rows, cols = torch.nonzero(batch["labels"] != IGNORE, as_tuple=True)
-    logits = model.lm_head(hidden[rows, cols - 1])
+    if isinstance(model, PointerForCausalLM):
+        logits = model.logits_at(hidden, batch["input_ids"], batch["attention_mask"], rows, cols - 1)
+    else:
+        logits = model.lm_head(hidden[rows, cols - 1])
     return F.cross_entropy(logits, batch["labels"][rows, cols])
 
 
@@ -295,6 +311,9 @@ def train(config: TrainConfig, out: Path, device: str = "cpu", eval_docs: int = 
 
     summary = {
         "parameters": sum(p.numel() for p in model.parameters()),
+        "architecture": {
+            k: getattr(model.config, k) for k in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
+        },
         "steps": step,
         "minutes": round(elapsed / 60, 1),
         "tokens": tokens,
@@ -364,6 +383,12 @@ def _provenance(dataset: Path) -> list[str]:
     return [f"- dataset built with `{state['command']}` (datagen {state['generator_version']}, config {state['config_hash']})"]
 
 
+def _architecture(config: TrainConfig) -> str:
+    if config.head == "pointer":
+        return "Llama with a copy (pointer) head (`benchmark.pointer`; `import benchmark.pointer` registers it with `AutoModelForCausalLM`)"
+    return "Llama"
+
+
 def _write_card(out: Path, config: TrainConfig, summary: dict[str, Any], scores: dict[str, Any] | None, command: str, device: str) -> None:
     import platform
 
@@ -380,7 +405,7 @@ def _write_card(out: Path, config: TrainConfig, summary: dict[str, Any], scores:
         "---",
         f"# pip-kie reference {config.mode.upper()} model",
         "",
-        f"A {summary['parameters'] / 1e6:.1f}M-parameter Llama trained by `pip-bench train` (pip-kie {__version__}) to extract "
+        f"A {summary['parameters'] / 1e6:.1f}M-parameter {_architecture(config)} trained by `pip-bench train` (pip-kie {__version__}) to extract "
         f"every field of a document from its words in {'ONE forward pass over a masked prompt (PIP)' if config.mode == 'pip' else 'autoregressive JSON'}.",
         "",
         "## How it was trained",
@@ -391,6 +416,7 @@ def _write_card(out: Path, config: TrainConfig, summary: dict[str, Any], scores:
         f"- {summary['steps']} steps in {summary['minutes']} min on {device} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores), "
         f"{summary['tokens']} tokens, final loss {summary['final_loss']}",
         *_provenance(Path(config.dataset)),
+        f"- architecture (the model's own config; with `--init` the size options below are unused): {summary['architecture']}",
         f"- torch {torch.__version__}, transformers {transformers.__version__}",
         f"- config: `{json.dumps(asdict(config))}`",
         "",

@@ -78,16 +78,26 @@ def ar_target(fields: Sequence[dict[str, Any]]) -> str:
 
 
 def parse_ar(output: str, doc_type: str) -> tuple[dict[str, str | None], bool]:
-    """Values from a model's JSON answer; (values, ok). Malformed output gives all-None and ok=False."""
+    """Values from a model's JSON answer; (values, ok).
+
+    The first ``{...}`` is read as one JSON object. When that fails (ok=False, counted as a parse failure),
+    each key's first well-formed ``"key": "value"`` or ``"key": null`` pair is still recovered, so one
+    broken value costs that field, not the whole document; keys with no well-formed pair are None.
+    """
     keys = DOC_TYPES[doc_type]
     match = re.search(r"\{.*\}", output, flags=re.DOTALL)
     try:
         data = json.loads(match.group(0)) if match else None
     except json.JSONDecodeError:
         data = None
-    if not isinstance(data, dict):
-        return dict.fromkeys(keys), False
-    return {k: None if data.get(k) in (None, UNKNOWN) else str(data[k]) for k in keys}, True
+    ok = isinstance(data, dict)
+    if not ok:
+        data = {}
+        for key in keys:
+            pair = re.search(rf'"{re.escape(key)}"\s*:\s*(null|"(?:[^"\\\n]|\\.)*")', output)
+            if pair is not None:
+                data[key] = json.loads(pair.group(1))
+    return {k: None if data.get(k) in (None, UNKNOWN) else str(data[k]) for k in keys}, ok
 
 
 def chat_messages(doc_type: str, target: str) -> list[dict[str, Any]]:

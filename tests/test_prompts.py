@@ -69,9 +69,14 @@ def test_ar_round_trip_and_chat(records):
         assert all(key in prompt for key in DOC_TYPES[record["doc_type"]])
 
 
-def test_malformed_ar_output_is_all_unknown_not_a_crash():
-    values, ok = parse_ar('{"company": "ACME", ', "receipt")
+def test_malformed_ar_output_is_a_parse_failure_not_a_crash():
+    values, ok = parse_ar("no json here", "receipt")
     assert not ok and set(values.values()) == {None}
+    # one broken value costs its field, the well-formed pairs around it are still read
+    values, ok = parse_ar('{"company": "ACME \\"Ltd\\"", "date": "12/03/2024", "address": "1 Main St", "total": "9.99", "tax', "receipt")
+    assert not ok and values["company"] == 'ACME "Ltd"' and values["date"] == "12/03/2024" and values["total"] == "9.99"
+    values, ok = parse_ar('{"company": "A", "company": "B", "phone": null, "total": 12.5 "cashier": "x}', "receipt")
+    assert not ok and values["company"] == "A" and values["phone"] is None and values["total"] is None and values["cashier"] is None
 
 
 @pytest.mark.parametrize("which", ["shipped", "second"])

@@ -17,7 +17,7 @@ from benchmark.pip import derive_budgets
 from benchmark.train import TrainConfig, ar_examples, collate, parse_duration, pip_examples, shifted_loss, train
 from datagen.build import BuildConfig, build
 from datagen.prompts import MASK, ar_target
-from tests.tiny_models import TOKENIZER
+from tests.tiny_models import TOKENIZER, tiny_llama
 
 TINY = {"hidden_size": 32, "layers": 1, "heads": 2, "intermediate_size": 64, "batch_size": 4}
 
@@ -163,9 +163,11 @@ def test_parse_duration():
         (["--time-budget", "soon"], "expected e.g. 90s"),
         (["--steps", "2", "--init", "/no/such/model"], "cannot load"),
         (["--steps", "2", "--mix-ar", "0.5"], "--mix-ar must be in [0, 1) and is for --mode pip"),
+        (["--steps", "2", "--init", "TINY_LLAMA"], "is a LlamaForCausalLM; pass --head lm"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(dataset, tmp_path, capsys, args, needle):
+    args = [a.replace("TINY_LLAMA", str(tiny_llama(tmp_path / "llama"))) if a == "TINY_LLAMA" else a for a in args]
     assert main(["train", "--mode", "ar", "--dataset", str(dataset), "--out", str(tmp_path / "m"), *args]) == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err

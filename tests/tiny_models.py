@@ -133,3 +133,16 @@ def tiny_qwen2_vl() -> tuple[Any, Any, Any]:
     )
     torch.manual_seed(0)
     return Qwen2VLForConditionalGeneration(config).eval(), tokenizer, Qwen2VLImageProcessor(min_pixels=56 * 56, max_pixels=112 * 112)
+
+
+def tiny_pointer(path: Path) -> Path:
+    """The reference models' architecture (Llama + copy head), random weights."""
+    from transformers import AutoTokenizer
+
+    from benchmark.pointer import PointerConfig, PointerForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(TOKENIZER)
+    torch.manual_seed(0)
+    model = PointerForCausalLM(PointerConfig(vocab_size=len(tokenizer), copy_dim=16, **_TEXT, **_special(tokenizer)))
+    model.set_vocabulary(tokenizer)
+    return _save(model, tokenizer, path, tokenizer.eos_token_id)

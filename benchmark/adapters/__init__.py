@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import benchmark.pointer  # noqa: F401  (registers the reference models' architecture with the Auto classes)
 from benchmark.adapters.base import Adapter, ModelSpec, load_config
 from benchmark.adapters.causal_lm import CausalLMAdapter
 from benchmark.adapters.qwen2_vl import Qwen2VLAdapter

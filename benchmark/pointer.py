@@ -1,0 +1,247 @@
+"""A Llama with a copy (pointer) head: the reference models' architecture variant.
+
+Why. Nearly every field value is printed on the document, so extracting it is copying tokens from the
+prompt. A small Llama trained from scratch on a laptop CPU learns the answer *format* quickly but copying
+(induction heads) only slowly: the plain reference models reached field F1 ~0.05 in an hour. A pointer
+head (See et al. 2017, "Get To The Point") gives copying directly: at each position the next-token
+distribution is a gated mixture of
+
+- *generate*: the usual LM head over the vocabulary,
+- *copy*: an attention over the tokens the position may see, each source putting its weight on its own
+  token id,
+- *copy-twin*: the same attention, the weight put on the source token's space-toggled twin (``Ġtotal``
+  ↔ ``total``): a byte-level BPE spells a word differently at a line start and mid-line, and a value
+  copied from the middle of a printed line starts a JSON string or a PIP slot without its space.
+
+The gate also sees what the copy attention reads at its sources (e.g. "this token lies past the end of
+the value"). In a PIP pass, *span copy* adds the one structural prior of the variant: a printed value is a
+contiguous run of document tokens, so only the first mask of a key's run has to find it; the ``k``-th
+mask after it copies the source ``k`` tokens further on (``span_shift``). Its gate still decides, slot by
+slot, whether to copy or to pad. Nothing in AR mode changes.
+
+The forward returns the log of that mixture as ``logits`` (a log-softmax of it is itself), so
+``generate``, the KV cache, ``logits_to_keep`` and the harness's PIP pass (ONE forward over the masked
+prompt, argmax at every mask) run unchanged: it stays inside the paradigm. The copy attention's keys of
+earlier positions are kept on the KV cache object (``copy_memory``) for incremental decoding.
+
+Loading: ``import benchmark.pointer`` registers the ``pip-kie-pointer`` model type with the ``Auto*``
+classes (``pip-bench`` does so itself); no ``trust_remote_code``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import AutoConfig, AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+from transformers.modeling_outputs import CausalLMOutputWithPast
+
+MODEL_TYPE = "pip-kie-pointer"
+SPACE_MARKERS = ("Ġ", "▁")  # byte-level BPE and SentencePiece spell a leading space with these
+SOURCES = 3  # generate, copy, copy-twin
+
+
+class PointerConfig(LlamaConfig):
+    model_type = MODEL_TYPE
+
+    def __init__(self, copy_dim: int = 64, span_copy: bool = True, mask_token_id: int | None = None, **kwargs: Any):
+        self.copy_dim = copy_dim
+        self.span_copy = span_copy
+        self.mask_token_id = mask_token_id
+        super().__init__(**kwargs)
+
+
+def vocabulary_tables(tokenizer: Any, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(twin, copyable) over ``size`` ids: each id's space-toggled twin (itself when it has none), and
+    whether it may be copied: not special tokens (``[mask]``, padding) nor whitespace-only ones (a line
+    break inside a multi-line value is printed, but the value's gold text has a space there)."""
+    vocab = tokenizer.get_vocab()
+    twin = torch.arange(size)
+    for token, i in vocab.items():
+        for marker in SPACE_MARKERS:
+            bare = vocab.get(token[len(marker) :]) if token.startswith(marker) else None
+            if bare is not None and i < size and bare < size:
+                twin[i], twin[bare] = bare, i
+    copyable = torch.ones(size, dtype=torch.bool)
+    never = set(tokenizer.all_special_ids) | {i for i in vocab.values() if not tokenizer.decode([i]).strip()}
+    copyable[[i for i in never if i < size]] = False
+    return twin, copyable
+
+
+def mask_run_offsets(ids: torch.Tensor, mask_id: int) -> torch.Tensor:
+    """For each position, how many ``[mask]`` tokens end there (0 where the token is not a mask).
+
+    The query at position ``q`` fills the mask at ``q + 1``; with ``k = offsets[q] > 0`` that mask is the
+    ``k``-th of its run after the first, and the run's first mask is filled from position ``q - k``.
+    """
+    is_mask = ids == mask_id
+    count = is_mask.long().cumsum(-1)
+    return count - torch.where(is_mask, 0, count).cummax(-1).values
+
+
+class PointerForCausalLM(LlamaForCausalLM):
+    config_class = PointerConfig
+
+    def __init__(self, config: PointerConfig):
+        super().__init__(config)
+        hidden = config.hidden_size
+        self.copy_query = nn.Linear(hidden, config.copy_dim, bias=False)
+        self.copy_key = nn.Linear(hidden, config.copy_dim, bias=False)
+        # What the copy attention reads at its sources informs the gate, e.g. "this source lies past the
+        # end of the value": pad instead of copying it.
+        self.copy_value = nn.Linear(hidden, hidden, bias=False)
+        self.copy_gate = nn.Linear(hidden, SOURCES)
+        # Saved with the weights: the tables belong to the tokenizer the model was trained with.
+        self.register_buffer("twin", torch.arange(config.vocab_size))
+        self.register_buffer("copyable", torch.ones(config.vocab_size, dtype=torch.bool))
+        self.post_init()
+
+    def set_vocabulary(self, tokenizer: Any, mask_token: str = "[mask]") -> None:
+        twin, copyable = vocabulary_tables(tokenizer, self.config.vocab_size)
+        self.twin.copy_(twin)
+        self.copyable.copy_(copyable)
+        self.config.mask_token_id = tokenizer.get_vocab().get(mask_token)
+
+    def resize_token_embeddings(self, new_num_tokens: int | None = None, *args: Any, **kwargs: Any) -> Any:
+        """New tokens (e.g. an added ``[mask]``) are their own twin and never copied."""
+        embeddings = super().resize_token_embeddings(new_num_tokens, *args, **kwargs)
+        old, new = self.twin.numel(), self.config.vocab_size
+        if new > old:
+            self.twin = torch.cat([self.twin, torch.arange(old, new, device=self.twin.device)])
+            self.copyable = torch.cat([self.copyable, self.copyable.new_zeros(new - old)])
+        return embeddings
+
+    # -- the copy head ---------------------------------------------------------------------------
+    def sources(self, attention_mask: torch.Tensor | None, queries: torch.Tensor, ids: torch.Tensor, past: int) -> torch.Tensor:
+        """(batch, queries, sources) bool: which source each query position may copy from.
+
+        Exactly what the query may attend to (the float 4D mask of a PIP pass, else causal + padding),
+        minus tokens that are never copied.
+        """
+        width = ids.shape[1]
+        if attention_mask is not None and attention_mask.dim() == 4:
+            rows = attention_mask[:, 0, queries - past, :width]
+            allowed = rows if rows.dtype == torch.bool else rows == 0
+        else:
+            allowed = (torch.arange(width, device=ids.device)[None, :] <= queries[:, None])[None]
+            if attention_mask is not None:
+                allowed = allowed & attention_mask.bool()[:, None, :width]
+        return allowed & self.copyable[ids][:, None, :]
+
+    def copy_weights(
+        self, hidden: torch.Tensor, keys: torch.Tensor, ids: torch.Tensor, attention_mask: Any, queries: torch.Tensor, past: int
+    ) -> torch.Tensor:
+        """(batch, queries, sources) copy weights of the queries at positions ``queries`` (``hidden`` holds
+        those queries only); a query with nothing to copy gets all zeros."""
+        allowed = self.sources(attention_mask, queries, ids, past)
+        scores = self.copy_query(hidden) @ keys.transpose(1, 2) / math.sqrt(self.config.copy_dim)
+        weights = torch.softmax(scores.float().masked_fill(~allowed, float("-inf")), dim=-1).nan_to_num(0.0)
+        if self.config.span_copy and self.config.mask_token_id is not None:
+            weights = self.span_shift(weights, queries, ids, allowed)
+        return weights
+
+    def span_shift(self, weights: torch.Tensor, queries: torch.Tensor, ids: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        """PIP span copy: the ``k``-th mask after the first of a run copies the source ``k`` copyable tokens
+        after the one its run's first mask points at.
+
+        A printed value is a contiguous run of document tokens, so only a run's first slot has to find it
+        (line breaks inside a multi-line value are skipped: they are not copyable). ``queries`` must include
+        every run's first query; the harness keeps the logits before every mask, training keeps them all.
+        """
+        offsets = mask_run_offsets(ids, self.config.mask_token_id)[:, queries]  # (batch, queries)
+        shifted_rows = offsets > 0
+        if not bool(shifted_rows.any()):
+            return weights
+        batch, width = ids.shape
+        row_of = torch.full((width,), -1, dtype=torch.long, device=ids.device)
+        row_of[queries] = torch.arange(len(queries), device=ids.device)
+        starts = row_of[(queries[None, :] - offsets).clamp(min=0)]  # (batch, queries): the run's first query
+        if bool((starts[shifted_rows] < 0).any()):
+            raise ValueError("span copy needs the logits before every run's first mask (keep them in logits_to_keep)")
+        content = self.copyable[ids]
+        rank = content.long().cumsum(-1) - 1  # each copyable source's rank in its row
+        position_of = torch.zeros((batch, width + 1), dtype=torch.long, device=ids.device)  # rank -> position
+        position_of.scatter_(1, torch.where(content, rank, width), torch.arange(width, device=ids.device).expand(batch, -1))
+        back = rank[:, None, :] - offsets[:, :, None]  # (batch, queries, sources): the rank k copyable tokens earlier
+        valid = content[:, None, :] & (back >= 0) & allowed
+        source = torch.gather(position_of[:, None, :width].expand(-1, len(queries), -1), 2, back.clamp(min=0))
+        start_weights = torch.gather(weights, 1, starts.clamp(min=0)[:, :, None].expand(-1, -1, width))
+        shifted = torch.gather(start_weights, 2, source) * valid
+        return torch.where(shifted_rows[:, :, None], shifted, weights)
+
+    def mix(self, hidden: torch.Tensor, read: torch.Tensor, weights: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities (n, vocab) from n queries' hidden states (n, d), what their copy attention
+        reads (n, d), their copy weights (n, sources) and the sources' token ids (n, sources)."""
+        gate = torch.softmax(self.copy_gate(hidden + read).float(), dim=-1)
+        probs = gate[:, :1] * torch.softmax(self.lm_head(hidden).float(), dim=-1)
+        probs = probs.scatter_add(1, ids, gate[:, 1:2] * weights)
+        probs = probs.scatter_add(1, self.twin[ids], gate[:, 2:3] * weights)
+        return probs.clamp_min(1e-20).log()
+
+    def logits_at(
+        self, hidden: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor
+    ) -> torch.Tensor:
+        """Training: log-probabilities at the positions ``(rows, cols)`` of a full-sequence pass."""
+        queries = torch.arange(hidden.shape[1], device=hidden.device)
+        weights = self.copy_weights(hidden, self.copy_key(hidden), input_ids, attention_mask, queries, 0)
+        read = weights.to(hidden.dtype) @ self.copy_value(hidden)
+        return self.mix(hidden[rows, cols], read[rows, cols], weights[rows, cols], input_ids[rows])
+
+    def _memory(self, cache: Any, past: int, hidden: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Copy keys, values and ids of every position so far: the earlier ones live on the KV cache object."""
+        memory = (self.copy_key(hidden), self.copy_value(hidden), ids)
+        if past and cache is not None:
+            old = getattr(cache, "copy_memory", None)
+            if old is None or old[2].shape[1] != past:
+                raise ValueError("the KV cache carries no copy memory for its earlier positions (built by another model?)")
+            memory = tuple(torch.cat([a, b], dim=1) for a, b in zip(old, memory, strict=True))
+        if cache is not None:
+            cache.copy_memory = memory
+        return memory
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        past_key_values: Any = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        labels: torch.LongTensor | None = None,
+        use_cache: bool | None = None,
+        cache_position: torch.LongTensor | None = None,
+        logits_to_keep: int | torch.Tensor = 0,
+        **kwargs: Any,
+    ) -> CausalLMOutputWithPast:
+        if input_ids is None:
+            raise ValueError("the copy head needs input_ids (it copies token ids); inputs_embeds alone are not supported")
+        past = past_key_values.get_seq_length() if past_key_values is not None else 0
+        out = self.model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            past_key_values=past_key_values,
+            use_cache=use_cache,
+            cache_position=cache_position,
+            **kwargs,
+        )
+        hidden = out.last_hidden_state
+        keys, values, ids = self._memory(out.past_key_values, past, hidden, input_ids)
+        keep = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
+        queries = torch.arange(past, past + hidden.shape[1], device=hidden.device)[keep]
+        kept = hidden[:, keep]
+        weights = self.copy_weights(kept, keys, ids, attention_mask, queries, past)
+        read = weights.to(values.dtype) @ values
+        batch, n, width = weights.shape
+        source_ids = ids[:, None, :].expand(batch, n, width).reshape(batch * n, width)
+        logits = self.mix(kept.flatten(0, 1), read.flatten(0, 1), weights.flatten(0, 1), source_ids).view(batch, n, -1)
+        loss = None
+        if labels is not None:
+            loss = F.cross_entropy(logits[:, :-1].flatten(0, 1), labels[:, 1:].flatten(), ignore_index=-100)
+        return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=out.past_key_values, hidden_states=out.hidden_states)
+
+
+AutoConfig.register(MODEL_TYPE, PointerConfig)
+AutoModelForCausalLM.register(PointerConfig, PointerForCausalLM)

@@ -1,0 +1,167 @@
+"""The copy-head model: a registered HF architecture whose incremental decoding equals a full pass,
+which copies only what a position may see, and which the harness runs like any causal LM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from benchmark.adapters import load_adapter
+from benchmark.adapters.base import ModelSpec
+from benchmark.pip import attention_mask_4d, derive_budgets, position_ids
+from benchmark.pointer import PointerConfig, PointerForCausalLM, vocabulary_tables
+from benchmark.train import TrainConfig, collate, new_model, pip_examples, shifted_loss
+from datagen.build import BuildConfig, build
+from datagen.prompts import MASK
+from tests.tiny_models import TOKENIZER, tiny_pointer
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return AutoTokenizer.from_pretrained(TOKENIZER)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    return tiny_pointer(tmp_path_factory.mktemp("models") / "tiny-pointer")
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("pointer") / "ds"
+    build(BuildConfig(n=12, seed=4, image_format="none", width=256, calibration_docs=20, shard_size=12), out, workers=1)
+    return out
+
+
+def _copy_only(model: PointerForCausalLM, source: int) -> None:
+    """Force the gate onto one source (1 = copy, 2 = copy-twin) so its mass is visible in the output."""
+    with torch.no_grad():
+        model.copy_gate.weight.zero_()
+        model.copy_gate.bias.fill_(-30.0)
+        model.copy_gate.bias[source] = 30.0
+
+
+def test_twins_toggle_the_leading_space_and_specials_are_never_copied(tokenizer):
+    twin, copyable = vocabulary_tables(tokenizer, len(tokenizer))
+    vocab = tokenizer.get_vocab()
+    pairs = [(t, t[1:]) for t in vocab if t.startswith("Ġ") and t[1:] in vocab]
+    assert len(pairs) > 100
+    for spaced, bare in pairs[:50]:
+        assert twin[vocab[spaced]] == vocab[bare] and twin[vocab[bare]] == vocab[spaced]
+    assert not copyable[tokenizer.convert_tokens_to_ids(MASK)] and not copyable[tokenizer.pad_token_id]
+    newline = tokenizer.encode("\n", add_special_tokens=False)
+    assert len(newline) == 1 and not copyable[newline[0]]
+    assert copyable[vocab["total"]] and copyable.sum() < len(tokenizer) - len(set(tokenizer.all_special_ids))
+
+
+def test_the_architecture_round_trips_through_the_auto_classes(model_dir, tokenizer):
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    assert isinstance(model, PointerForCausalLM) and model.config.model_type == "pip-kie-pointer"
+    twin, copyable = vocabulary_tables(tokenizer, len(tokenizer))
+    assert torch.equal(model.twin, twin) and torch.equal(model.copyable, copyable)  # the tables travel with the weights
+    half = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float16)
+    assert half.dtype == torch.float16 and half.twin.dtype == torch.long
+
+
+def test_incremental_decoding_equals_one_full_pass(model_dir, tokenizer):
+    """The copy memory kept on the KV cache gives each generated step exactly the full pass's logits."""
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    tokenizer.padding_side = "left"
+    enc = tokenizer(["TOTAL 12.50 cash 20.00", "Date 01/02/2024"], return_tensors="pt", padding=True, return_token_type_ids=False)
+    out = model.generate(
+        **enc, max_new_tokens=5, do_sample=False, pad_token_id=tokenizer.pad_token_id, output_logits=True, return_dict_in_generate=True
+    )
+    padding = torch.ones_like(out.sequences)
+    padding[:, : enc["attention_mask"].shape[1]] = enc["attention_mask"]
+    with torch.no_grad():
+        full = model(input_ids=out.sequences, attention_mask=padding, position_ids=position_ids(padding)).logits
+    start = enc["input_ids"].shape[1] - 1
+    for step, logits in enumerate(out.logits):
+        torch.testing.assert_close(logits, full[:, start + step], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("attention", ["causal", "bidirectional"])
+def test_copy_mass_goes_only_to_tokens_the_position_may_see(model_dir, tokenizer, attention):
+    model = AutoModelForCausalLM.from_pretrained(model_dir, span_copy=False).eval()
+    _copy_only(model, 1)
+    mask = tokenizer.convert_tokens_to_ids(MASK)
+    words = tokenizer.encode("alpha beta gamma delta", add_special_tokens=False)
+    ids = torch.tensor([[*words, mask, mask, mask]])
+    padding = torch.ones_like(ids)
+    span = len(words)
+    with torch.no_grad():
+        probs = model(input_ids=ids, attention_mask=attention_mask_4d(padding, [span], attention, torch.float32)).logits.exp()[0]
+    for position in range(len(ids[0])):
+        visible = set(ids[0, : position + 1].tolist()) if attention == "causal" or position < span else set(ids[0].tolist())
+        expected = visible - {mask}
+        support = set(torch.nonzero(probs[position] > 1e-6).flatten().tolist())
+        assert support == expected, position
+        assert probs[position].sum() == pytest.approx(1.0, abs=1e-4)
+
+
+def test_the_twin_source_spells_the_copied_word_with_the_other_space(model_dir, tokenizer):
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    _copy_only(model, 2)
+    ids = tokenizer.encode("TOTAL total", add_special_tokens=False)
+    with torch.no_grad():
+        probs = model(input_ids=torch.tensor([ids])).logits.exp()[0, -1]
+    expected = {int(model.twin[i]) for i in ids}
+    assert set(torch.nonzero(probs > 1e-6).flatten().tolist()) == expected
+
+
+def test_span_copy_continues_where_the_first_slot_points_skipping_line_breaks(model_dir, tokenizer):
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    mask = tokenizer.convert_tokens_to_ids(MASK)
+    doc = tokenizer.encode("name Ben Roberts\nLondon\nkey:", add_special_tokens=False)
+    ids = torch.tensor([[*doc, mask, mask, mask, mask]])
+    queries = torch.arange(ids.shape[1])
+    allowed = model.sources(attention_mask_4d(torch.ones_like(ids), [len(doc)], "bidirectional", torch.float32), queries, ids, 0)
+    weights = torch.zeros(1, len(queries), ids.shape[1])
+    ben = doc.index(tokenizer.encode(" Ben", add_special_tokens=False)[0])
+    weights[0, len(doc) - 1, ben] = 1.0  # the run's first slot (read before the first mask) points at "Ben"
+    shifted = model.span_shift(weights, queries, ids, allowed)[0]
+    copied = [int(ids[0, shifted[q].argmax()]) for q in range(len(doc) - 1, len(doc) + 3)]
+    newline = tokenizer.encode("\n", add_special_tokens=False)[0]
+    assert newline in doc[ben:] and copied == [t for t in doc[ben:] if t != newline][:4]  # line breaks are skipped
+    torch.testing.assert_close(shifted[: len(doc) - 1], weights[0, : len(doc) - 1])  # no other row changes
+
+
+def test_training_loss_equals_the_models_own_loss(dataset, tokenizer):
+    torch.manual_seed(0)
+    config = TrainConfig(mode="pip", dataset="", steps=1, hidden_size=32, layers=1, heads=2, intermediate_size=64)
+    model = new_model(config, tokenizer)
+    from benchmark.data import load_eval_set
+
+    docs = load_eval_set(str(dataset), "train", limit=3).documents
+    batch = collate(pip_examples(tokenizer, docs, derive_budgets(tokenizer, docs)), tokenizer.pad_token_id, "bidirectional")
+    ours = shifted_loss(model, batch)
+    theirs = model(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], position_ids=batch["position_ids"], labels=batch["labels"]
+    ).loss
+    torch.testing.assert_close(ours, theirs)
+
+
+def test_the_harness_fills_every_mask_in_one_forward_call(dataset, model_dir):
+    adapter = load_adapter(ModelSpec(str(model_dir)))
+    assert adapter.name == "causal-lm" and adapter.info()["family"] == "pip-kie-pointer"
+    from benchmark.data import load_eval_set
+
+    docs = load_eval_set(str(dataset), limit=3).documents
+    budgets = derive_budgets(adapter.tokenizer, docs)
+    calls = []
+    hook = adapter.model.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        results = adapter.pip(docs, budgets, "bidirectional")
+    finally:
+        hook.remove()
+    assert len(calls) == 1 and [r.slots for r in results] == [sum(budgets[d.doc_type].values()) for d in docs]
+
+
+def test_added_tokens_extend_the_tables_and_are_never_copied(tokenizer):
+    config = PointerConfig(vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2)
+    model = PointerForCausalLM(config)
+    model.resize_token_embeddings(len(tokenizer) + 2)
+    assert model.twin.tolist()[-2:] == [len(tokenizer), len(tokenizer) + 1] and not model.copyable[-2:].any()
