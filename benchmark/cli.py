@@ -128,7 +128,11 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="run a model in AR and/or PIP mode on a dataset; score and time both")
     p.add_argument("model", help="Hub model id, local model directory, or a shipped reference model: ar-ref, pip-ref")
-    p.add_argument("--dataset", required=True, help="local dataset directory (e.g. a datagen build) or Hub dataset id")
+    p.add_argument(
+        "--dataset",
+        required=True,
+        help="local dataset directory (a datagen build or import), Hub dataset id, or KIND:PATH for a real dataset (sroie:, cord:, funsd:, layoutlm:)",
+    )
     p.add_argument("--split", default="test")
     p.add_argument("--limit", type=int, default=None, help="evaluate the first N rows of the split")
     p.add_argument("--modes", default="ar,pip", help="comma-separated: ar, pip (default: both)")

@@ -9,6 +9,7 @@ the same fingerprint were scored on the same documents.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,11 @@ class Document:
     gold: Values  # every key of the doc type's schema; None = absent from the document
     image: Any = None  # a PIL image, loaded only for adapters that read pixels
 
+    def scored(self, values: Values) -> Values:
+        """A prediction cut to the keys this document annotates: a model is not scored on keys the
+        source never labelled (it may well print a phone number that SROIE does not annotate)."""
+        return {key: values.get(key) for key in self.gold}
+
 
 @dataclass
 class EvalSet:
@@ -49,9 +55,13 @@ class EvalSet:
 
 
 def gold_values(doc_type: str, fields: list[dict[str, Any]]) -> Values:
-    """The schema's keys in order, each with its value or None when absent."""
+    """The annotated keys in schema order, each with its value or None when absent.
+
+    A synthetic document annotates every key of its schema; one imported from a real dataset only the
+    keys that dataset labels (SROIE: company, date, address, total). Only these keys are scored.
+    """
     given = {f["key"]: (f["value"] if f["present"] else None) for f in fields}
-    return {key: given.get(key) for key in DOC_TYPES[doc_type]}
+    return {key: given[key] for key in DOC_TYPES[doc_type] if key in given}
 
 
 def fingerprint(documents: list[Document]) -> str:
@@ -87,12 +97,64 @@ def _open_split(dataset: str, split: str, images: bool, revision: str | None) ->
         raise BenchError(f"dataset {dataset}: cannot load ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
 
 
+def source_spec(dataset: str) -> tuple[str, str] | None:
+    """``("sroie", "path/to/SROIE")`` for a ``KIND:PATH`` dataset spec of an importable format, else None."""
+    from datagen.formats import FORMATS
+
+    kind, sep, path = dataset.partition(":")
+    return (kind, path) if sep and kind in FORMATS and path else None
+
+
+def _imported_documents(kind: str, path: str, split: str, limit: int | None, images: bool) -> list[Document]:
+    """The documents of one split of a real dataset, converted in memory (``datagen import`` without the
+    folder); malformed source files are skipped and named on stderr."""
+    from PIL import Image
+
+    from datagen.errors import DatagenError
+    from datagen.formats.common import Problems
+    from datagen.formats.convert import read_source
+
+    documents, splits = [], set()
+    try:
+        for item in read_source(kind, path, Problems()):
+            splits.add(item.split)
+            if item.split != split or (limit is not None and len(documents) >= limit):
+                continue
+            record = item.record
+            image = Image.open(io.BytesIO(item.image)) if images and item.image is not None else None
+            if images and image is None:
+                raise BenchError(f"{kind}:{path}: document {record['id']} has no image")
+            documents.append(
+                Document(
+                    id=record["id"],
+                    doc_type=record["doc_type"],
+                    text=document_text(record["words"], record["line_ids"]),
+                    gold=gold_values(record["doc_type"], record["fields"]),
+                    image=image,
+                )
+            )
+    except DatagenError as exc:
+        raise BenchError(str(exc)) from None
+    if not documents:
+        found = f"has: {', '.join(sorted(splits))}" if splits else "no documents found"
+        raise BenchError(f"dataset {kind}:{path}: no documents in split {split!r} ({found})")
+    return documents
+
+
 def load_eval_set(
     dataset: str, split: str = "test", limit: int | None = None, images: bool = False, revision: str | None = None
 ) -> EvalSet:
-    """The first ``limit`` rows of ``split`` as documents; checks the columns the adapters need."""
+    """The first ``limit`` rows of ``split`` as documents; checks the columns the adapters need.
+
+    ``dataset`` is a local folder (a build or a ``datagen import``), a Hub id, or ``KIND:PATH`` for a real
+    dataset in one of ``datagen.formats`` (``sroie:data/SROIE2019``), converted on the fly.
+    """
     if limit is not None and limit < 1:
         raise BenchError(f"--limit must be at least 1 (got {limit})")
+    spec = source_spec(dataset)
+    if spec is not None:
+        documents = _imported_documents(*spec, split, limit, images)
+        return EvalSet(id=dataset, split=split, fingerprint=fingerprint(documents), documents=documents, limit=limit)
     rows, lazy_images = _open_split(dataset, split, images, revision)
     needed = (*TEXT_COLUMNS, "image") if images else TEXT_COLUMNS
     missing = [c for c in needed if c not in rows.column_names and not (c == "image" and lazy_images)]

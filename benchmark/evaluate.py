@@ -274,11 +274,11 @@ def time_mode(
 
 
 def _metrics(docs: Sequence[Document], preds: Sequence[Prediction]) -> tuple[dict[str, Any], dict[str, Any]]:
-    overall = score([d.gold for d in docs], [p.values for p in preds])
+    overall = score([d.gold for d in docs], [d.scored(p.values) for d, p in zip(docs, preds, strict=True)])
     by_type = {}
     for doc_type in sorted({d.doc_type for d in docs}):
         pairs = [(d, p) for d, p in zip(docs, preds, strict=True) if d.doc_type == doc_type]
-        by_type[doc_type] = score([d.gold for d, _ in pairs], [p.values for _, p in pairs])
+        by_type[doc_type] = score([d.gold for d, _ in pairs], [d.scored(p.values) for d, p in pairs])
     return overall, by_type
 
 
@@ -401,6 +401,6 @@ def _write_samples(path: Path, evalset: EvalSet, predictions: dict[str, list[Pre
     for mode, preds in predictions.items():
         for doc, p in zip(evalset.documents, preds, strict=True):
             row = {"id": doc.id, "doc_type": doc.doc_type, "mode": mode, "prompt": p.prompt, "output": p.output, "parsed": p.parsed}
-            row.update({"gold": doc.gold, "prediction": p.values, "scores": document_scores(doc.gold, p.values)})
+            row.update({"gold": doc.gold, "prediction": p.values, "scores": document_scores(doc.gold, doc.scored(p.values))})
             lines.append(json.dumps(row, ensure_ascii=False))
     write_atomic(path, ("\n".join(lines) + "\n").encode())

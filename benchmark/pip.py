@@ -22,10 +22,9 @@ import torch
 
 from benchmark.data import Document
 from datagen.doctypes import DOC_TYPES
-from datagen.prompts import MASK, PAD, UNKNOWN, compute_budgets, encode_all
+from datagen.prompts import MASK, PAD, budgets_from_values, encode_all
 
 ATTENTION = ("causal", "bidirectional")
-BUDGET_PERCENTILE = 99.5
 
 
 def ensure_pip_tokens(tokenizer: Any, model: Any) -> bool:
@@ -48,21 +47,9 @@ def ensure_pip_tokens(tokenizer: Any, model: Any) -> bool:
 
 
 def derive_budgets(tokenizer: Any, documents: Sequence[Document]) -> dict[str, dict[str, int]]:
-    """Per doc type and key, the mask budget in this tokenizer: a high percentile of gold value lengths.
-
-    A dataset-level statistic (like the build's own budgets), never a per-document length, so the
-    prompt does not reveal how long any one answer is.
-    """
-    unknown = len(encode_all(tokenizer, [UNKNOWN])[0])
-    budgets = {}
-    for doc_type in sorted({d.doc_type for d in documents}):
-        keys = DOC_TYPES[doc_type]
-        values = [(k, d.gold[k]) for d in documents if d.doc_type == doc_type for k in keys if d.gold[k] is not None]
-        lengths: dict[str, list[int]] = {k: [] for k in keys}
-        for (key, _), ids in zip(values, encode_all(tokenizer, [v for _, v in values]), strict=True):
-            lengths[key].append(len(ids))
-        budgets[doc_type] = compute_budgets(lengths, unknown, BUDGET_PERCENTILE)
-    return budgets
+    """Per doc type and key, the mask budget in this tokenizer: a high percentile of gold value lengths."""
+    present = [(d.doc_type, k, v) for d in documents for k, v in d.gold.items() if v is not None]
+    return budgets_from_values(tokenizer, {d.doc_type for d in documents}, present)
 
 
 def overflow_count(tokenizer: Any, documents: Sequence[Document], budgets: dict[str, dict[str, int]]) -> int:

@@ -43,11 +43,10 @@ from datagen.build import DEFAULT_TOKENIZER
 from datagen.doctypes import DOC_TYPES
 from datagen.io import write_atomic
 from datagen.lazy import CONFIG_FILE
-from datagen.prompts import MASK, ar_prompt, ar_target, encode_all, pip_prompt, pip_target_ids, pip_targets
+from datagen.prompts import IGNORE_ID, MASK, ar_prompt, ar_target, encode_all, pip_prompt, pip_target_ids, pip_targets
 
 CHECKPOINT_EVERY_S = 300
 HEADS = ("lm", "pointer")
-IGNORE = -100
 
 
 @dataclass
@@ -152,7 +151,7 @@ def load_start(config: TrainConfig) -> tuple[Any, Any]:
 @dataclass
 class Example:
     ids: list[int]
-    labels: list[int]  # IGNORE where there is nothing to predict
+    labels: list[int]  # IGNORE_ID where there is nothing to predict
     span_start: int  # first position of the bidirectional answer span (PIP); len(ids) for AR
 
 
@@ -162,7 +161,7 @@ def ar_examples(tokenizer: Any, docs: Sequence[Document]) -> list[Example]:
     out = []
     for p, a in zip(prompts, answers, strict=True):
         target = [*a, tokenizer.eos_token_id]
-        out.append(Example(p + target, [IGNORE] * len(p) + target, len(p) + len(target)))
+        out.append(Example(p + target, [IGNORE_ID] * len(p) + target, len(p) + len(target)))
     return out
 
 
@@ -171,9 +170,9 @@ def pip_examples(tokenizer: Any, docs: Sequence[Document], budgets: dict[str, di
     prompts = encode_all(tokenizer, [pip_prompt(d.doc_type, d.text, budgets[d.doc_type]) for d in docs])
     out = []
     for doc, ids in zip(docs, prompts, strict=True):
-        targets, _ = pip_target_ids(pip_targets(_fields(doc)), DOC_TYPES[doc.doc_type], budgets[doc.doc_type], tokenizer)
+        targets, _ = pip_target_ids(pip_targets(doc.doc_type, _fields(doc)), DOC_TYPES[doc.doc_type], budgets[doc.doc_type], tokenizer)
         flat = iter(t for per_key in targets for t in per_key)
-        labels = [next(flat) if i == mask_id else IGNORE for i in ids]
+        labels = [next(flat) if i == mask_id else IGNORE_ID for i in ids]
         out.append(Example(ids, labels, ids.index(mask_id)))
     return out
 
@@ -199,7 +198,7 @@ def collate(batch: Sequence[Example], pad_id: int, attention: str | None) -> dic
     """Right-padded tensors; a float 4D mask for PIP (the harness's mask), a 2D one for AR."""
     width = max(len(e.ids) for e in batch)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+    labels = torch.full((len(batch), width), IGNORE_ID, dtype=torch.long)
     for row, e in enumerate(batch):
         ids[row, : len(e.ids)] = torch.tensor(e.ids)
         labels[row, : len(e.labels)] = torch.tensor(e.labels)
@@ -213,7 +212,7 @@ def shifted_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     hidden = model.model(
         input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], position_ids=batch["position_ids"]
     ).last_hidden_state
-    rows, cols = torch.nonzero(batch["labels"] != IGNORE, as_tuple=True)
+    rows, cols = torch.nonzero(batch["labels"] != IGNORE_ID, as_tuple=True)
     if isinstance(model, PointerForCausalLM):
         logits = model.logits_at(hidden, batch["input_ids"], batch["attention_mask"], rows, cols - 1)
     else:

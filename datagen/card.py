@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from datasets import Features
 from datasets.info import DatasetInfo, DatasetInfosDict
 from datasets.splits import SplitDict, SplitInfo
 from datasets.utils.metadata import MetadataConfigs
@@ -60,17 +61,29 @@ def _histogram(hist: dict[str, int], unit: str) -> str:
     )
 
 
+def card_yaml(features: Features, splits: list[tuple[str, int, int]], data: DatasetCardData) -> str:
+    """The YAML header the Hub and ``load_dataset`` read: ``dataset_info`` (features, split sizes) and
+    ``configs`` (split -> ``data/{split}-*.parquet``), added to ``data``. ``splits``: (name, rows, bytes)."""
+    split_dict = SplitDict()
+    for name, rows, size in splits:
+        split_dict.add(SplitInfo(name=name, num_bytes=size, num_examples=rows))
+    total_bytes = sum(size for _, _, size in splits)
+    info = DatasetInfo(features=features, splits=split_dict, download_size=total_bytes, dataset_size=total_bytes)
+    DatasetInfosDict({"default": info}).to_dataset_card_data(data)
+    MetadataConfigs({"default": {"data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s, _, _ in splits]}}).to_dataset_card_data(
+        data
+    )
+    return f"---\n{data.to_yaml()}\n---\n"
+
+
 def card_text(state: dict[str, Any], sidecars: list[dict[str, Any]], stats: dict[str, Any]) -> str:
     config = state["config"]
     features = dataset_features(image=config["image_format"] != "none", pdf=config["pdf"])
-    splits = SplitDict()
-    order = [name for name, _ in config["splits"]]
-    sizes = {name: sum(sc["bytes"] for sc in sidecars if sc["split"] == name) for name in order}
-    for name in order:
-        if name in stats["splits"]:
-            splits.add(SplitInfo(name=name, num_bytes=sizes[name], num_examples=stats["splits"][name]["rows"]))
-    total_bytes = sum(sizes.values())
-    info = DatasetInfo(features=features, splits=splits, download_size=total_bytes, dataset_size=total_bytes)
+    splits = [
+        (name, stats["splits"][name]["rows"], sum(sc["bytes"] for sc in sidecars if sc["split"] == name))
+        for name, _ in config["splits"]
+        if name in stats["splits"]
+    ]
     locales = sorted(stats["total"]["locales"])
     data = DatasetCardData(
         license="cc-by-4.0",
@@ -79,11 +92,7 @@ def card_text(state: dict[str, Any], sidecars: list[dict[str, Any]], stats: dict
         task_categories=["image-to-text", "token-classification"],
         tags=["key-information-extraction", "document-understanding", "synthetic", "parallel-inference", "datagen"],
     )
-    DatasetInfosDict({"default": info}).to_dataset_card_data(data)
-    MetadataConfigs(
-        {"default": {"data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in order if s in stats["splits"]]}}
-    ).to_dataset_card_data(data)
-    return f"---\n{data.to_yaml()}\n---\n\n{_body(state, stats)}"
+    return f"{card_yaml(features, splits, data)}\n{_body(state, stats)}"
 
 
 def statistics_markdown(state: dict[str, Any], stats: dict[str, Any]) -> str:

@@ -166,6 +166,24 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from datagen.formats.convert import REPORT_FILE, import_dataset
+
+    summary = import_dataset(args.kind, args.path, Path(args.out), strict=args.strict, tokenizer=args.tokenizer)
+    counts = ", ".join(f"{split} {n:,}" for split, n in summary.documents.items())
+    skipped = f"; skipped {len(summary.skipped)} malformed (see {args.out}/{REPORT_FILE})" if summary.skipped else ""
+    print(f"imported {sum(summary.documents.values()):,} {args.kind} documents into {args.out} ({counts}){skipped}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from datagen.formats.convert import export_dataset
+
+    n = export_dataset(args.format, Path(args.dir), Path(args.out))
+    print(f"exported {n:,} documents of {args.dir} as {args.format} into {args.out}")
+    return 0
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -254,6 +272,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--private", action="store_true")
     p.add_argument("--dry-run", action="store_true", help="check and list what would be uploaded; upload nothing")
     p.set_defaults(func=_cmd_publish)
+
+    from datagen.formats import FORMATS
+
+    kinds = "; ".join(f"{name}: {text}" for name, text in FORMATS.items())
+    p = sub.add_parser("import", help="convert a real KIE dataset (SROIE, CORD, FUNSD, ...) into the project's dataset format")
+    p.add_argument("kind", choices=list(FORMATS), help=kinds)
+    p.add_argument("path", help="the source: a folder (sroie, funsd), or a Hub-style dataset folder or Hub id (cord, layoutlm)")
+    p.add_argument("--out", required=True, help="new (or empty) output folder")
+    p.add_argument("--strict", action="store_true", help="stop at the first malformed file (default: skip it and report it)")
+    p.add_argument("--tokenizer", default="default", help="tokenizer for the PIP mask budgets (default: the project's)")
+    p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser("export", help="write a dataset (a build or an import) in a standard KIE format")
+    p.add_argument("format", choices=list(FORMATS), help=kinds)
+    p.add_argument("dir", help="the dataset folder")
+    p.add_argument("--out", required=True, help="new (or empty) output folder")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("merge", help="check a (sliced) build is complete and write its card")
     p.add_argument("dir")

@@ -63,7 +63,7 @@ def record_to_row(
     """One dataset row from a record (``datagen.record``) and the doc type's mask budgets."""
     doc_type = record["doc_type"]
     text = document_text(record["words"], record["line_ids"])
-    targets = pip_targets(record["fields"])
+    targets = pip_targets(doc_type, record["fields"])
     target_ids, overflow = pip_target_ids(targets, DOC_TYPES[doc_type], budgets, tokenizer)
     answer = ar_target(record["fields"])
     row: dict[str, Any] = {}

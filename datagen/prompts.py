@@ -9,6 +9,8 @@ first in the PIP and AR prompts; the chat format carries the image instead.
   the budget; an absent key's target is the tokens of ``unknown``. A value longer than its budget is
   cut to the budget *and reported* (``pip_overflow``), never silently.
 - AR: the same instruction; the target is the JSON object of values (absent keys are ``null``).
+  A record imported from a real dataset lists only the keys that dataset annotates; its AR target
+  lists those keys, and its PIP targets are None / ``IGNORE_ID`` for the others.
 - chat: ``messages`` in the transformers chat-template convention (user: image + instruction,
   assistant: the AR target).
 
@@ -30,6 +32,7 @@ from datagen.doctypes import DOC_TYPES
 MASK = "[mask]"
 PAD = "[pad]"
 UNKNOWN = "unknown"
+IGNORE_ID = -100  # the label of a slot with nothing to learn (a key the source does not annotate)
 
 
 class Tokenizer(Protocol):
@@ -133,9 +136,16 @@ def parse_pip_prompt(prompt: str, doc_type: str, mask: str = MASK) -> dict[str, 
     return budgets
 
 
-def pip_targets(fields: Sequence[dict[str, Any]]) -> list[str]:
-    """Per key (schema order), the text the masks must spell: the value, or ``unknown``."""
-    return [f["value"] if f["present"] else UNKNOWN for f in fields]
+def pip_targets(doc_type: str, fields: Sequence[dict[str, Any]]) -> list[str | None]:
+    """Per key of the schema (in order), the text the masks must spell: the value, or ``unknown`` when the
+    field is absent, or None when ``fields`` does not list the key at all.
+
+    Synthetic records list every key. A record imported from a real dataset lists only the keys that
+    dataset annotates (SROIE annotates four receipt keys): its other keys have no target, so they are
+    neither trained on nor scored.
+    """
+    given = {f["key"]: f for f in fields}
+    return [(given[k]["value"] if given[k]["present"] else UNKNOWN) if k in given else None for k in DOC_TYPES[doc_type]]
 
 
 def encode_all(tokenizer: Tokenizer, texts: Sequence[str]) -> list[list[int]]:
@@ -154,14 +164,24 @@ def encode_all(tokenizer: Tokenizer, texts: Sequence[str]) -> list[list[int]]:
 
 
 def pip_target_ids(
-    targets: Sequence[str], keys: Sequence[str], budgets: dict[str, int], tokenizer: Tokenizer
+    targets: Sequence[str | None], keys: Sequence[str], budgets: dict[str, int], tokenizer: Tokenizer
 ) -> tuple[list[list[int]], list[str]]:
-    """Token ids per key padded to the budget, and the keys whose value did not fit (cut, reported)."""
+    """Token ids per key padded to the budget, and the keys whose value did not fit (cut, reported).
+
+    A key without a target (None: not annotated) gets ``IGNORE_ID`` at every slot, the label that
+    PyTorch's cross-entropy and Hugging Face trainers skip.
+    """
     pad = tokenizer.pad_token_id
     if pad is None:
         raise ValueError("the tokenizer has no pad token")
+    known = [t for t in targets if t is not None]
+    encoded = iter(encode_all(tokenizer, known))
     out, overflow = [], []
-    for key, ids in zip(keys, encode_all(tokenizer, targets), strict=True):
+    for key, target in zip(keys, targets, strict=True):
+        if target is None:
+            out.append([IGNORE_ID] * budgets[key])
+            continue
+        ids = next(encoded)
         if len(ids) > budgets[key]:
             overflow.append(key)
             ids = ids[: budgets[key]]
@@ -180,6 +200,22 @@ def parse_pip(ids_per_key: Sequence[Sequence[int]], doc_type: str, tokenizer: To
         text = tokenizer.decode([i for i in kept if i != pad], skip_special_tokens=False).strip()
         values[key] = None if text in ("", UNKNOWN) else text
     return values
+
+
+BUDGET_PERCENTILE = 99.5  # of value lengths: long enough for almost every value, never sized to one document
+
+
+def budgets_from_values(
+    tokenizer: Tokenizer, doc_types: Iterable[str], values: Sequence[tuple[str, str, str]], percentile: float = BUDGET_PERCENTILE
+) -> dict[str, dict[str, int]]:
+    """Per doc type and key, the mask budget for a dataset's present values ``(doc_type, key, value)``
+    in ``tokenizer``'s tokens. A dataset-level statistic (see :func:`compute_budgets`), never one
+    document's length, so a prompt does not reveal how long any one answer is."""
+    unknown = len(encode_all(tokenizer, [UNKNOWN])[0])
+    lengths: dict[str, dict[str, list[int]]] = {t: {k: [] for k in DOC_TYPES[t]} for t in sorted(set(doc_types))}
+    for (doc_type, key, _), ids in zip(values, encode_all(tokenizer, [v for _, _, v in values]), strict=True):
+        lengths[doc_type][key].append(len(ids))
+    return {t: compute_budgets(per_key, unknown, percentile) for t, per_key in lengths.items()}
 
 
 def compute_budgets(token_lengths: dict[str, Iterable[int]], unknown_len: int, percentile: float = 99.5) -> dict[str, int]:

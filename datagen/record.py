@@ -24,6 +24,19 @@ def layout_boxes(layout: Layout, scale: float) -> np.ndarray:
     return np.array([(w.x0, w.y0, w.x1, w.y1) for w in layout.words], dtype=np.float64) * scale
 
 
+def grid_boxes(boxes: np.ndarray, image_size: tuple[int, int]) -> tuple[list[list[int]], list[list[int]]]:
+    """Pixel boxes (N, 4) as whole pixels inside the image, and on the 0-1000 grid (LayoutLM convention).
+
+    Whole pixels cover the box (floor the top-left, ceil the bottom-right). Shared by generated and
+    imported documents so both land on the grid identically.
+    """
+    width, height = image_size
+    size = np.array([width, height, width, height])
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    pixels = np.clip(np.concatenate([np.floor(boxes[:, :2]), np.ceil(boxes[:, 2:])], axis=1), 0, size).astype(np.int64)
+    return pixels.tolist(), np.rint(pixels * 1000 / size).astype(np.int64).tolist()
+
+
 def build_record(doc: Document, layout: Layout, boxes: np.ndarray, image_size: tuple[int, int]) -> dict[str, Any]:
     """The JSON-ready ground truth. ``boxes`` are the final pixel boxes (after augmentation)."""
     width, height = image_size
@@ -41,11 +54,7 @@ def build_record(doc: Document, layout: Layout, boxes: np.ndarray, image_size: t
         ids = field_words.get(key, [])
         fields.append({"key": key, "value": " ".join(words[i].text for i in ids) if ids else None, "present": bool(ids), "word_ids": ids})
     line_items = [{col: " ".join(cells[row].get(col, [])) for col in LINE_ITEM_COLUMNS} for row in sorted(cells)]
-    # whole pixels that cover each box (floor the top-left, ceil the bottom-right), inside the image
-    size = np.array([width, height, width, height])
-    pixels = np.clip(np.concatenate([np.floor(boxes[:, :2]), np.ceil(boxes[:, 2:])], axis=1), 0, size).astype(np.int64)
-    abs_boxes = pixels.tolist()
-    norm = np.rint(pixels * 1000 / size).astype(np.int64).tolist()
+    abs_boxes, norm = grid_boxes(boxes, image_size)
     return {
         "id": f"{doc.template.id}:{doc.seed}",
         "doc_type": doc.template.doc_type,

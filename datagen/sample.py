@@ -18,11 +18,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Any
 
-from faker import Faker
-
 from datagen.errors import DatagenError
 from datagen.expr import ExprError, parse
 from datagen.formatting import default_currency, formatter
+from datagen.providers import new_faker
 from datagen.template import Gen, Template
 
 # Dates are sampled relative to a fixed day, never "today", so data does not change with the clock.
@@ -89,7 +88,7 @@ class FakerPool:
     def __init__(self, locale: str):
         self.locale = locale
         self.lang = locale.split("_")[0]
-        self.fake = Faker(locale)  # building a Faker costs milliseconds: one per locale
+        self.fake = new_faker(locale)  # building a Faker costs milliseconds: one per locale
         self.memo: dict[tuple[str, str], dict[int, Any]] = {}
 
     def draw(self, gen: Gen, rng: random.Random) -> Any:

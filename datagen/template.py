@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from faker import Faker
 from faker.config import AVAILABLE_LOCALES
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -25,6 +24,7 @@ from datagen.doctypes import DOC_TYPES, LINE_ITEM_COLUMNS
 from datagen.errors import TemplateError
 from datagen.expr import ExprError, parse
 from datagen.fonts import FAMILIES
+from datagen.providers import new_faker
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -430,7 +430,7 @@ _FAKER_INFRA = {
 @cache
 def faker_providers(locale: str) -> frozenset[str]:
     """Public provider methods available for ``locale`` (the names a template may use)."""
-    fake = Faker(locale)
+    fake = new_faker(locale)
     names = {
         name
         for provider in fake.providers

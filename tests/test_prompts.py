@@ -99,7 +99,7 @@ def test_pip_round_trip(records, char_tokenizer, which):
             prompt = pip_prompt(doc_type, document_text(record["words"], record["line_ids"]), budgets)
             assert parse_pip_prompt(prompt, doc_type) == budgets
             assert prompt.count(MASK) == sum(budgets.values())
-            ids, overflow = pip_target_ids(pip_targets(record["fields"]), DOC_TYPES[doc_type], budgets, tokenizer)
+            ids, overflow = pip_target_ids(pip_targets(doc_type, record["fields"]), DOC_TYPES[doc_type], budgets, tokenizer)
             assert overflow == [] and [len(x) for x in ids] == [budgets[k] for k in DOC_TYPES[doc_type]]
             assert parse_pip(ids, doc_type, tokenizer) == _values(record)
 
@@ -109,7 +109,7 @@ def test_values_over_budget_are_cut_and_reported(char_tokenizer):
         {"key": k, "value": "x" * 40 if k == "company" else None, "present": k == "company", "word_ids": []} for k in DOC_TYPES["receipt"]
     ]
     budgets = dict.fromkeys(DOC_TYPES["receipt"], 10)
-    ids, overflow = pip_target_ids(pip_targets(fields), DOC_TYPES["receipt"], budgets, char_tokenizer)
+    ids, overflow = pip_target_ids(pip_targets("receipt", fields), DOC_TYPES["receipt"], budgets, char_tokenizer)
     assert overflow == ["company"]
     assert all(len(x) == 10 for x in ids)
 
