@@ -34,6 +34,11 @@ from datagen.template import (
 )
 
 
+# Check-box states in ``words``, in the convention of OCR engines (Azure Document Intelligence's selection marks).
+MARK_SELECTED = ":selected:"
+MARK_UNSELECTED = ":unselected:"
+
+
 @dataclass(slots=True)
 class Word:
     """A positioned word. The box covers the advance box and the glyph outlines; renderers start the
@@ -52,6 +57,7 @@ class Word:
     field: str | None = None  # the schema key this word prints the value of
     item: tuple[int, str] | None = None  # (row, column) of the line-item cell it prints
     pen_x: float = 0.0
+    mark: bool = False  # a check box's state (MARK_SELECTED / MARK_UNSELECTED): drawn as a shape, not as text
 
 
 @dataclass(slots=True)
@@ -456,6 +462,10 @@ class _Engine:
             if option == chosen:
                 self.out.shapes.append(Shape("line", (x + 1, by + 1, x + side - 1, by + side - 1), self.st.ink, 1.2))
                 self.out.shapes.append(Shape("line", (x + 1, by + side - 1, x + side - 1, by + 1), self.st.ink, 1.2))
+            # the box's state as a word before its option, as OCR engines report it: the state is on the page,
+            # so it must be in the words too, or a text-only model could not tell which option is ticked
+            mark = MARK_SELECTED if option == chosen else MARK_UNSELECTED
+            self.out.words.append(Word(mark, x, by, x + side, by + side, by + side, font, size, self.st.ink, first_line, pen_x=x, mark=True))
             tag = b.field if option == chosen else None
             self.next_line = first_line
             self.place([_Run(option, font, size, field=tag)], x + side + size * 0.4, x1, y, "left", wrap=False)

@@ -51,6 +51,13 @@ def render_pdf(layout: Layout) -> bytes:
             path.close()
             canvas.drawPath(path, stroke=stroke, fill=fill)
     for word in layout.words:
+        if word.mark:  # a check box: drawn as shapes; its state goes in the text layer as invisible text,
+            text = canvas.beginText(word.pen_x, height - word.baseline)  # as in a scanned page's OCR layer
+            text.setTextRenderMode(3)
+            text.setFont(_register(word.font), word.size)
+            text.textOut(word.text)
+            canvas.drawText(text)
+            continue
         canvas.setFont(_register(word.font), word.size)
         canvas.setFillColor(HexColor(word.color))
         canvas.drawString(word.pen_x, height - word.baseline, word.text)

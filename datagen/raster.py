@@ -44,6 +44,8 @@ def render_raster(layout: Layout, width_px: int = 1024, mode: str = "RGB") -> Im
         draw_shape(draw, shape, scale, mode)
     core = image.im  # paste through the C core: Image.paste's checks cost more than the copy
     for word in layout.words:
+        if word.mark:  # a check box: its shapes are already drawn
+            continue
         size_px = size_key(word.size * scale)
         glyphs = _glyph_cache(word.font.path, size_px)
         advances = word.font.advances

@@ -63,3 +63,26 @@ def test_choice_in_the_document_language_ticks_the_printed_option(tmp_path):
             assert value in options
             printed = set(record["words"])
             assert options <= printed  # every option is printed next to its box; the chosen one is linked
+
+
+def test_check_boxes_are_words_so_text_models_can_read_the_ticked_option():
+    from datagen.layout import MARK_SELECTED, MARK_UNSELECTED
+    from datagen.template import load_template_cached
+
+    template = load_template_cached("form/application")
+    checked = 0
+    for seed in range(12):
+        gen = generate(template, seed, "en_GB", raster=False)
+        words, lines = gen.record["words"], gen.record["line_ids"]
+        for f in gen.record["fields"]:
+            if f["key"] in ("gender", "marital_status") and f["present"]:
+                first = f["word_ids"][0]
+                # the ticked option's label comes right after the one selected mark, on the same line
+                assert words[first - 1] == MARK_SELECTED and lines[first - 1] == lines[first]
+                checked += 1
+        marks = [w for w in gen.layout.words if w.mark]
+        assert all(w.text in (MARK_SELECTED, MARK_UNSELECTED) for w in marks)
+        assert sum(w.text == MARK_SELECTED for w in marks) == sum(
+            f["present"] for f in gen.record["fields"] if f["key"] in ("gender", "marital_status")
+        )
+    assert checked >= 12
