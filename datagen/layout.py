@@ -33,7 +33,6 @@ from datagen.template import (
     TextBlock,
 )
 
-
 # Check-box states in ``words``, in the convention of OCR engines (Azure Document Intelligence's selection marks).
 MARK_SELECTED = ":selected:"
 MARK_UNSELECTED = ":unselected:"
@@ -465,7 +464,9 @@ class _Engine:
             # the box's state as a word before its option, as OCR engines report it: the state is on the page,
             # so it must be in the words too, or a text-only model could not tell which option is ticked
             mark = MARK_SELECTED if option == chosen else MARK_UNSELECTED
-            self.out.words.append(Word(mark, x, by, x + side, by + side, by + side, font, size, self.st.ink, first_line, pen_x=x, mark=True))
+            self.out.words.append(
+                Word(mark, x, by, x + side, by + side, by + side, font, size, self.st.ink, first_line, pen_x=x, mark=True)
+            )
             tag = b.field if option == chosen else None
             self.next_line = first_line
             self.place([_Run(option, font, size, field=tag)], x + side + size * 0.4, x1, y, "left", wrap=False)

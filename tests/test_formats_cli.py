@@ -103,3 +103,14 @@ def test_evaluate_names_the_splits_a_source_has(tmp_path, capsys):
     assert bench(["evaluate", "pip-ref", "--dataset", f"sroie:{root}", "--split", "train", "--modes", "pip"]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "no documents in split 'train'" in err and "has: test" in err
+
+
+def test_real_documents_carry_their_images_for_vision_adapters(tmp_path):
+    from benchmark.data import load_eval_set
+
+    root = tmp_path / "SROIE2019"
+    _sroie_receipts(root, 2)
+    evalset = load_eval_set(f"sroie:{root}", "test", limit=1, images=True)
+    (doc,) = evalset.documents
+    assert doc.id == "X51000000" and doc.image.size[0] >= 1000 and set(doc.gold) == set(SROIE_KEYS)
+    assert doc.gold["company"] and doc.gold["company"] in doc.text
