@@ -231,9 +231,14 @@ def load_hub_dataset(path: str) -> Any:
         raise DatagenError(f"{path}: no such dataset directory")
     try:
         return load_dataset(path)
-    except Exception as exc:  # datasets raises many types (missing files, network, bad parquet): one line for all
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        raise DatagenError(f"{path}: cannot load as a dataset ({type(exc).__name__}: {first})") from None
+    except Exception as exc:
+        raise load_error(path, exc) from None
+
+
+def load_error(path: str | Path, exc: Exception) -> DatagenError:
+    """One line for whatever ``datasets`` raised (missing files, network, bad parquet: many types)."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return DatagenError(f"{path}: cannot load as a dataset ({type(exc).__name__}: {first})")
 
 
 class SplitParquetWriter:
@@ -345,9 +350,7 @@ def iter_rows(dataset: str | Path, images: bool = True) -> Iterator[Row]:
     except DatagenError:
         raise
     except Exception as exc:
-        raise DatagenError(
-            f"{dataset}: cannot load as a dataset ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
-        ) from None
+        raise load_error(dataset, exc) from None
     for split, rows in splits.items():
         missing = [c for c in ("id", "doc_type", "words", "boxes", "line_ids", "fields", "image_size") if c not in rows.column_names]
         if missing:
