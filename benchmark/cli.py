@@ -87,6 +87,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         pip_attention=args.pip_attention,
         mix_ar=args.mix_ar if args.mix_ar is not None else (0.25 if args.mode == "pip" else 0.0),
         head=args.head,
+        match_length=args.match_length,
         hidden_size=args.hidden_size,
         layers=args.layers,
         heads=args.heads,
@@ -117,6 +118,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     size = p.add_argument_group("model architecture (new models only; --init keeps the initial model's)")
     size.add_argument(
         "--head", default="pointer", choices=["pointer", "lm"], help="pointer: LM head + copy head (default); lm: a plain Llama"
+    )
+    size.add_argument(
+        "--match-length",
+        type=int,
+        default=8,
+        help="pointer head, AR span copy: favour sources that continue the answer, matched over up to N tokens (0: off)",
     )
     size.add_argument("--hidden-size", type=int, default=256)
     size.add_argument("--layers", type=int, default=4)

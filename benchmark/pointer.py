@@ -14,10 +14,18 @@ distribution is a gated mixture of
   copied from the middle of a printed line starts a JSON string or a PIP slot without its space.
 
 The gate also sees what the copy attention reads at its sources (e.g. "this token lies past the end of
-the value"). In a PIP pass, *span copy* adds the one structural prior of the variant: a printed value is a
-contiguous run of document tokens, so only the first mask of a key's run has to find it; the ``k``-th
-mask after it copies the source ``k`` tokens further on (``span_shift``). Its gate still decides, slot by
-slot, whether to copy or to pad. Nothing in AR mode changes.
+the value"). *Span copy* adds the one structural prior of the variant, in each mode's own form: a printed
+value is a contiguous run of document tokens.
+
+- PIP: only the first mask of a key's run has to find the value; the ``k``-th mask after it copies the
+  source ``k`` tokens further on (``span_shift``). Its gate still decides, slot by slot, whether to copy or
+  to pad.
+- AR (``match_length > 0``): the copy attention gets a learned bias towards each source that continues the
+  answer written so far, graded by how many of the answer's last tokens match the document just before
+  that source (``match_lengths``; capped at ``match_length``). It is what an induction head learns, given
+  outright, as the PIP slots are given their span: without it a small AR model loses its place inside a
+  value and loops ("HEDICAL HEDICAL …"). It reads only tokens already decoded, so decoding stays one token
+  a step, and it is kept on the KV cache (``copy_match``) like the copy keys.
 
 The forward returns the log of that mixture as ``logits`` (a log-softmax of it is itself), so
 ``generate``, the KV cache, ``logits_to_keep`` and the harness's PIP pass (ONE forward over the masked
@@ -47,10 +55,11 @@ SOURCES = 3  # generate, copy, copy-twin
 class PointerConfig(LlamaConfig):
     model_type = MODEL_TYPE
 
-    def __init__(self, copy_dim: int = 64, span_copy: bool = True, mask_token_id: int | None = None, **kwargs: Any):
+    def __init__(self, copy_dim: int = 64, span_copy: bool = True, mask_token_id: int | None = None, match_length: int = 0, **kwargs: Any):
         self.copy_dim = copy_dim
         self.span_copy = span_copy
         self.mask_token_id = mask_token_id
+        self.match_length = match_length  # AR span copy: longest answer suffix matched against the prompt (0: off)
         super().__init__(**kwargs)
 
 
@@ -82,6 +91,50 @@ def mask_run_offsets(ids: torch.Tensor, mask_id: int) -> torch.Tensor:
     return count - torch.where(is_mask, 0, count).cummax(-1).values
 
 
+class MatchState:
+    """AR span copy's running state for a batch whose prompts end at ``prompt_width``: for each prompt
+    source, how many of the answer's last tokens match the copyable prompt tokens ending there.
+
+    Only the prompt is matched (a source in the answer would match the answer itself), non-copyable answer
+    tokens (whitespace) are skipped as the prompt's line breaks are, and a token matches its space-toggled
+    twin too (a value copied from mid-line starts without its space).
+    """
+
+    def __init__(self, ids: torch.Tensor, prompt_width: torch.Tensor, twin: torch.Tensor, copyable: torch.Tensor, cap: int):
+        batch, width = ids.shape
+        positions = torch.arange(width, device=ids.device)
+        self.ids, self.twin, self.copyable, self.cap = ids, twin, copyable, cap
+        self.content = copyable[ids] & (positions[None, :] < prompt_width[:, None])
+        last = torch.where(self.content, positions, -1).cummax(-1).values
+        # the copyable prompt source before each one; ``width`` (a column that stays 0) where there is none
+        before = torch.cat([torch.full((batch, 1), -1, device=ids.device), last[:, :-1]], dim=1)
+        self.before = torch.where(before < 0, width, before)
+        self.ending = torch.zeros((batch, width + 1), dtype=torch.long, device=ids.device)  # matches ending at each source
+
+    def advance(self, token: torch.Tensor, active: torch.Tensor | None = None) -> torch.Tensor:
+        """Read one answer token per row (``active`` rows only); returns (batch, width) match lengths just
+        before each source, i.e. how well each source would continue the answer."""
+        same = (self.ids == token[:, None]) | (self.twin[self.ids] == token[:, None])
+        grown = torch.where(same & self.content, (torch.gather(self.ending, 1, self.before) + 1).clamp(max=self.cap), 0)
+        active = torch.ones_like(token, dtype=torch.bool) if active is None else active
+        read = active & self.copyable[token]
+        self.ending[:, :-1] = torch.where(read[:, None], grown, self.ending[:, :-1])
+        return torch.gather(self.ending, 1, self.before) * (self.content & active[:, None])
+
+    @classmethod
+    def full_pass(
+        cls, ids: torch.Tensor, answer_start: torch.Tensor, twin: torch.Tensor, copyable: torch.Tensor, cap: int, first: int = 0
+    ) -> torch.Tensor:
+        """(batch, queries, sources) match lengths of the positions ``first``… of a whole sequence whose
+        answer starts at ``answer_start`` (per row): what decoding it token by token gives."""
+        state = cls(ids, answer_start, twin, copyable, cap)
+        batch, width = ids.shape
+        lengths = torch.zeros((batch, width - first, width), dtype=torch.long, device=ids.device)
+        for t in range(max(int(answer_start.min()), first), width):
+            lengths[:, t - first] = state.advance(ids[:, t], active=answer_start <= t)
+        return lengths
+
+
 class PointerForCausalLM(LlamaForCausalLM):
     config_class = PointerConfig
 
@@ -97,6 +150,9 @@ class PointerForCausalLM(LlamaForCausalLM):
         # Saved with the weights: the tables belong to the tokenizer the model was trained with.
         self.register_buffer("twin", torch.arange(config.vocab_size))
         self.register_buffer("copyable", torch.ones(config.vocab_size, dtype=torch.bool))
+        if config.match_length:
+            # bias for a continuation matched over 1..match_length tokens; starts as a clear preference
+            self.match_bias = nn.Parameter(torch.linspace(2.0, 6.0, config.match_length))
         self.post_init()
 
     def set_vocabulary(self, tokenizer: Any, mask_token: str = "[mask]") -> None:
@@ -132,12 +188,22 @@ class PointerForCausalLM(LlamaForCausalLM):
         return allowed & self.copyable[ids][:, None, :]
 
     def copy_weights(
-        self, hidden: torch.Tensor, keys: torch.Tensor, ids: torch.Tensor, attention_mask: Any, queries: torch.Tensor, past: int
+        self,
+        hidden: torch.Tensor,
+        keys: torch.Tensor,
+        ids: torch.Tensor,
+        attention_mask: Any,
+        queries: torch.Tensor,
+        past: int,
+        matched: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """(batch, queries, sources) copy weights of the queries at positions ``queries`` (``hidden`` holds
-        those queries only); a query with nothing to copy gets all zeros."""
+        those queries only); a query with nothing to copy gets all zeros. ``matched``: AR span copy's
+        (batch, queries, sources) match lengths (``MatchState``)."""
         allowed = self.sources(attention_mask, queries, ids, past)
         scores = self.copy_query(hidden) @ keys.transpose(1, 2) / math.sqrt(self.config.copy_dim)
+        if matched is not None:
+            scores = scores + F.embedding(matched, F.pad(self.match_bias, (1, 0))[:, None]).squeeze(-1)
         weights = torch.softmax(scores.float().masked_fill(~allowed, float("-inf")), dim=-1).nan_to_num(0.0)
         if self.config.span_copy and self.config.mask_token_id is not None:
             weights = self.span_shift(weights, queries, ids, allowed)
@@ -181,14 +247,31 @@ class PointerForCausalLM(LlamaForCausalLM):
         probs = probs.scatter_add(1, self.twin[ids], gate[:, 2:3] * weights)
         return probs.clamp_min(1e-20).log()
 
+    def matched(self, input_ids: torch.Tensor, answer_start: torch.Tensor | None, first: int = 0) -> torch.Tensor | None:
+        """AR span copy's match lengths for the positions ``first``… of a whole sequence whose answer starts
+        at ``answer_start`` (None: no answer in it, e.g. a PIP pass or a prompt)."""
+        if not self.config.match_length or answer_start is None:
+            return None
+        return MatchState.full_pass(input_ids, answer_start, self.twin, self.copyable, self.config.match_length, first)
+
     def logits_at(
-        self, hidden: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor
+        self,
+        hidden: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        rows: torch.Tensor,
+        cols: torch.Tensor,
+        answer_start: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Training: log-probabilities at the positions ``(rows, cols)`` of a full-sequence pass."""
-        queries = torch.arange(hidden.shape[1], device=hidden.device)
-        weights = self.copy_weights(hidden, self.copy_key(hidden), input_ids, attention_mask, queries, 0)
+        """Training: log-probabilities at the positions ``(rows, cols)`` of a full-sequence pass (an AR
+        example's answer starting at ``answer_start``: only the positions from the earliest answer on need
+        the copy attention, a fraction of an AR sequence)."""
+        first = max(int(answer_start.min()) - 1, 0) if answer_start is not None else 0
+        queries = torch.arange(first, hidden.shape[1], device=hidden.device)
+        matched = self.matched(input_ids, answer_start, first)
+        weights = self.copy_weights(hidden[:, first:], self.copy_key(hidden), input_ids, attention_mask, queries, 0, matched)
         read = weights.to(hidden.dtype) @ self.copy_value(hidden)
-        return self.mix(hidden[rows, cols], read[rows, cols], weights[rows, cols], input_ids[rows])
+        return self.mix(hidden[rows, cols], read[rows, cols - first], weights[rows, cols - first], input_ids[rows])
 
     def _memory(self, cache: Any, past: int, hidden: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Copy keys, values and ids of every position so far: the earlier ones live on the KV cache object."""
@@ -202,6 +285,26 @@ class PointerForCausalLM(LlamaForCausalLM):
             cache.copy_memory = memory
         return memory
 
+    def _decoding_match(self, cache: Any, past: int, input_ids: torch.Tensor, answer_start: torch.Tensor | None) -> torch.Tensor | None:
+        """(batch, new positions, sources) AR span-copy match lengths of a forward call. A first call
+        without ``answer_start`` is a prompt: it matches nothing yet and starts the state kept on the
+        cache; each later call reads its tokens as answer."""
+        if not self.config.match_length:
+            return None
+        if not past:
+            if answer_start is not None:
+                return self.matched(input_ids, answer_start)
+            if cache is not None:
+                width = torch.full((input_ids.shape[0],), input_ids.shape[1], device=input_ids.device)
+                cache.copy_match = MatchState(input_ids, width, self.twin, self.copyable, self.config.match_length)
+            return None
+        state = getattr(cache, "copy_match", None)
+        if state is None:
+            raise ValueError("the KV cache carries no span-copy state for its prompt (built by another model?)")
+        steps = [state.advance(input_ids[:, j]) for j in range(input_ids.shape[1])]
+        total = past + input_ids.shape[1]
+        return torch.stack([F.pad(lengths, (0, total - lengths.shape[1])) for lengths in steps], dim=1)
+
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -213,8 +316,11 @@ class PointerForCausalLM(LlamaForCausalLM):
         use_cache: bool | None = None,
         cache_position: torch.LongTensor | None = None,
         logits_to_keep: int | torch.Tensor = 0,
+        answer_start: torch.LongTensor | None = None,
         **kwargs: Any,
     ) -> CausalLMOutputWithPast:
+        """As Llama's, plus ``answer_start`` (per row) for a whole AR sequence scored in one pass: AR span
+        copy then matches from there, as generating the answer does."""
         if input_ids is None:
             raise ValueError("the copy head needs input_ids (it copies token ids); inputs_embeds alone are not supported")
         past = past_key_values.get_seq_length() if past_key_values is not None else 0
@@ -232,7 +338,8 @@ class PointerForCausalLM(LlamaForCausalLM):
         keep = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
         queries = torch.arange(past, past + hidden.shape[1], device=hidden.device)[keep]
         kept = hidden[:, keep]
-        weights = self.copy_weights(kept, keys, ids, attention_mask, queries, past)
+        matched = self._decoding_match(out.past_key_values, past, input_ids, answer_start)
+        weights = self.copy_weights(kept, keys, ids, attention_mask, queries, past, None if matched is None else matched[:, keep])
         read = weights.to(values.dtype) @ values
         batch, n, width = weights.shape
         source_ids = ids[:, None, :].expand(batch, n, width).reshape(batch * n, width)

@@ -68,6 +68,7 @@ class TrainConfig:
     pip_attention: str = "bidirectional"
     mix_ar: float = 0.0  # PIP mode: share of batches in AR format, so one model runs both modes
     head: str = "pointer"  # lm: a plain Llama; pointer: with the copy head (benchmark.pointer)
+    match_length: int = 8  # pointer head: AR span copy over up to this many matched tokens (0: off)
     hidden_size: int = 256
     layers: int = 4
     heads: int = 4
@@ -84,6 +85,8 @@ class TrainConfig:
             raise BenchError("--mix-ar must be in [0, 1) and is for --mode pip")
         if self.head not in HEADS:
             raise BenchError(f"--head must be one of {', '.join(HEADS)}")
+        if self.match_length < 0:
+            raise BenchError("--match-length must be 0 (off) or positive")
         if self.pip_attention not in ATTENTION:
             raise BenchError(f"--pip-attention must be one of {', '.join(ATTENTION)}")
 
@@ -106,8 +109,10 @@ def parse_duration(text: str) -> float:
 def new_model(config: TrainConfig, tokenizer: Any) -> Any:
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    config_class, model_class = (PointerConfig, PointerForCausalLM) if config.head == "pointer" else (LlamaConfig, LlamaForCausalLM)
+    pointer = config.head == "pointer"
+    config_class, model_class = (PointerConfig, PointerForCausalLM) if pointer else (LlamaConfig, LlamaForCausalLM)
     llama = config_class(
+        **({"match_length": config.match_length} if pointer else {}),
         vocab_size=len(tokenizer),
         hidden_size=config.hidden_size,
         intermediate_size=config.intermediate_size,
@@ -195,7 +200,8 @@ def batches(examples: Sequence[Example], batch_size: int, rng: random.Random) ->
 
 
 def collate(batch: Sequence[Example], pad_id: int, attention: str | None) -> dict[str, torch.Tensor]:
-    """Right-padded tensors; a float 4D mask for PIP (the harness's mask), a 2D one for AR."""
+    """Right-padded tensors; a float 4D mask for PIP (the harness's mask), a 2D one and where each answer
+    starts for AR."""
     width = max(len(e.ids) for e in batch)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     labels = torch.full((len(batch), width), IGNORE_ID, dtype=torch.long)
@@ -203,8 +209,12 @@ def collate(batch: Sequence[Example], pad_id: int, attention: str | None) -> dic
         ids[row, : len(e.ids)] = torch.tensor(e.ids)
         labels[row, : len(e.labels)] = torch.tensor(e.labels)
     padding = (torch.arange(width)[None, :] < torch.tensor([len(e.ids) for e in batch])[:, None]).long()
-    mask = padding if attention is None else attention_mask_4d(padding, [e.span_start for e in batch], attention, torch.float32)
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels, "position_ids": torch.arange(width).expand(len(batch), width)}
+    positions = torch.arange(width).expand(len(batch), width)
+    if attention is None:
+        answer_start = torch.tensor([next(i for i, label in enumerate(e.labels) if label != IGNORE_ID) for e in batch])
+        return {"input_ids": ids, "attention_mask": padding, "labels": labels, "position_ids": positions, "answer_start": answer_start}
+    mask = attention_mask_4d(padding, [e.span_start for e in batch], attention, torch.float32)
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels, "position_ids": positions}
 
 
 def shifted_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -214,7 +224,7 @@ def shifted_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     ).last_hidden_state
     rows, cols = torch.nonzero(batch["labels"] != IGNORE_ID, as_tuple=True)
     if isinstance(model, PointerForCausalLM):
-        logits = model.logits_at(hidden, batch["input_ids"], batch["attention_mask"], rows, cols - 1)
+        logits = model.logits_at(hidden, batch["input_ids"], batch["attention_mask"], rows, cols - 1, batch.get("answer_start"))
     else:
         logits = model.lm_head(hidden[rows, cols - 1])
     return F.cross_entropy(logits, batch["labels"][rows, cols])

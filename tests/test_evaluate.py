@@ -22,7 +22,8 @@ from benchmark.evaluate import Prediction, PredictionCache, predict, stratified
 from benchmark.pip import attention_mask_4d, derive_budgets, position_ids, slot_positions
 from benchmark.results import schema_errors
 from datagen.build import BuildConfig, build
-from tests.tiny_models import CHAT_TEMPLATE, bare_tokenizer, tiny_idefics3, tiny_llama, tiny_qwen2_vl
+from datagen.prompts import ar_instruction
+from tests.tiny_models import CHAT_TEMPLATE, bare_tokenizer, tiny_donut, tiny_florence2, tiny_idefics3, tiny_llama, tiny_qwen2_vl
 
 FAST = ["--max-new-tokens", "6", "--timing-docs", "3", "--timing-batch-sizes", "1,2", "--warmup", "1", "--batch-size", "4"]
 
@@ -201,6 +202,36 @@ def test_vision_language_model_end_to_end_on_lazy_images(dataset, tmp_path, caps
     data = results_of(out)
     assert schema_errors(data) == [] and data["model"]["adapter"] == "vlm" and data["model"]["family"] == "idefics3"
     assert data["modes"]["pip"]["num_documents"] == 3
+
+
+@pytest.mark.parametrize(("build", "adapter"), [(tiny_donut, "vision-encoder-decoder"), (tiny_florence2, "florence2")])
+def test_encoder_decoder_end_to_end(build, adapter, dataset, tmp_path, capsys):
+    model = build(tmp_path / "tiny")
+    out = tmp_path / "r"
+    code, _, err = run(["evaluate", str(model), "--dataset", str(dataset), "--limit", "5", "--output-dir", str(out), *FAST], capsys)
+    assert code == 0, err
+    data = results_of(out)
+    assert schema_errors(data) == [] and data["model"]["adapter"] == adapter and data["model"]["mask_token_added"] is False
+    assert data["modes"]["pip"]["num_documents"] == 5 and data["modes"]["pip"]["timing"]["forward_passes_per_doc"] == 1.0
+    assert len(data["dataset"]["doc_types"]) > 1  # mixed doc types in one batch: run per type, put back in order
+
+
+@pytest.mark.parametrize("build", [tiny_donut, tiny_florence2])
+def test_encoder_decoder_pip_with_causal_mask_reproduces_a_plain_decoder_pass(build, dataset, tmp_path):
+    adapter = load_adapter(ModelSpec(str(build(tmp_path / "tiny"))))
+    docs = [d for d in load_eval_set(str(dataset), images=True).documents if d.doc_type == "receipt"][:2]
+    batch = _pip_batch(adapter, docs)
+    with torch.inference_mode():
+        rows = adapter.pip_forward(batch, "causal")
+        plain = adapter.model(**batch.inputs).logits
+        bidirectional = adapter.pip_forward(batch, "bidirectional")
+    for row, positions, logits in zip(plain, batch.positions, rows, strict=True):
+        torch.testing.assert_close(logits, row[[p - 1 for p in positions]], rtol=1e-4, atol=1e-4)
+    assert not torch.allclose(rows[0][:5], bidirectional[0][:5], atol=1e-4)
+    mixed = load_eval_set(str(dataset), limit=6, images=True).documents
+    assert len({d.doc_type for d in mixed}) > 1
+    for doc, result in zip(mixed, adapter.ar(mixed, max_new_tokens=2), strict=True):  # one generate per doc type
+        assert result.prompt.startswith(ar_instruction(doc.doc_type)) and 1 <= result.new_tokens <= 2
 
 
 def test_qwen2_vl_pip_passes_rope_positions_with_the_4d_mask(dataset):

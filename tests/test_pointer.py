@@ -1,5 +1,6 @@
 """The copy-head model: a registered HF architecture whose incremental decoding equals a full pass,
-which copies only what a position may see, and which the harness runs like any causal LM."""
+which copies only what a position may see, whose span copy continues a value in both modes, and which
+the harness runs like any causal LM."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from benchmark.adapters import load_adapter
 from benchmark.adapters.base import ModelSpec
 from benchmark.pip import attention_mask_4d, derive_budgets, position_ids
-from benchmark.pointer import PointerConfig, PointerForCausalLM, vocabulary_tables
-from benchmark.train import TrainConfig, collate, new_model, pip_examples, shifted_loss
+from benchmark.pointer import MatchState, PointerConfig, PointerForCausalLM, vocabulary_tables
+from benchmark.train import TrainConfig, ar_examples, collate, new_model, pip_examples, shifted_loss
 from datagen.build import BuildConfig, build
 from datagen.prompts import MASK
 from tests.tiny_models import TOKENIZER, tiny_pointer
@@ -66,9 +67,11 @@ def test_the_architecture_round_trips_through_the_auto_classes(model_dir, tokeni
     assert half.dtype == torch.float16 and half.twin.dtype == torch.long
 
 
-def test_incremental_decoding_equals_one_full_pass(model_dir, tokenizer):
-    """The copy memory kept on the KV cache gives each generated step exactly the full pass's logits."""
-    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+@pytest.mark.parametrize("match_length", [0, 4])
+def test_incremental_decoding_equals_one_full_pass(model_dir, tokenizer, match_length):
+    """The copy memory and span-copy state kept on the KV cache give each generated step exactly the full
+    pass's logits."""
+    model = AutoModelForCausalLM.from_pretrained(model_dir, match_length=match_length).eval()
     tokenizer.padding_side = "left"
     enc = tokenizer(["TOTAL 12.50 cash 20.00", "Date 01/02/2024"], return_tensors="pt", padding=True, return_token_type_ids=False)
     out = model.generate(
@@ -76,8 +79,9 @@ def test_incremental_decoding_equals_one_full_pass(model_dir, tokenizer):
     )
     padding = torch.ones_like(out.sequences)
     padding[:, : enc["attention_mask"].shape[1]] = enc["attention_mask"]
+    answer_start = torch.full((2,), enc["input_ids"].shape[1])
     with torch.no_grad():
-        full = model(input_ids=out.sequences, attention_mask=padding, position_ids=position_ids(padding)).logits
+        full = model(input_ids=out.sequences, attention_mask=padding, position_ids=position_ids(padding), answer_start=answer_start).logits
     start = enc["input_ids"].shape[1] - 1
     for step, logits in enumerate(out.logits):
         torch.testing.assert_close(logits, full[:, start + step], rtol=1e-4, atol=1e-4)
@@ -129,19 +133,62 @@ def test_span_copy_continues_where_the_first_slot_points_skipping_line_breaks(mo
     torch.testing.assert_close(shifted[: len(doc) - 1], weights[0, : len(doc) - 1])  # no other row changes
 
 
-def test_training_loss_equals_the_models_own_loss(dataset, tokenizer):
+@pytest.mark.parametrize("mode", ["ar", "pip"])
+def test_training_loss_equals_the_models_own_loss(dataset, tokenizer, mode):
+    """Training scores only the answer's positions (and AR span copy from each answer's start): the same
+    loss as the model's own full forward."""
     torch.manual_seed(0)
-    config = TrainConfig(mode="pip", dataset="", steps=1, hidden_size=32, layers=1, heads=2, intermediate_size=64)
+    config = TrainConfig(mode=mode, dataset="", steps=1, hidden_size=32, layers=1, heads=2, intermediate_size=64, match_length=4)
     model = new_model(config, tokenizer)
     from benchmark.data import load_eval_set
 
     docs = load_eval_set(str(dataset), "train", limit=3).documents
-    batch = collate(pip_examples(tokenizer, docs, derive_budgets(tokenizer, docs)), tokenizer.pad_token_id, "bidirectional")
+    if mode == "ar":
+        batch = collate(ar_examples(tokenizer, docs), tokenizer.pad_token_id, None)
+    else:
+        batch = collate(pip_examples(tokenizer, docs, derive_budgets(tokenizer, docs)), tokenizer.pad_token_id, "bidirectional")
     ours = shifted_loss(model, batch)
-    theirs = model(
-        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], position_ids=batch["position_ids"], labels=batch["labels"]
-    ).loss
+    theirs = model(**batch).loss
     torch.testing.assert_close(ours, theirs)
+
+
+def test_ar_span_copy_grades_each_source_by_how_much_of_the_answer_it_continues(model_dir, tokenizer):
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    doc = tokenizer.encode("name Ben Roberts\nLondon\nkey: Ben", add_special_tokens=False)
+    answer = tokenizer.encode(' "Ben Roberts London', add_special_tokens=False)
+    tokens = " ".join(tokenizer.convert_ids_to_tokens(doc + answer))
+    assert tokens == 'name ĠBen ĠRobert s Ċ L ond on Ċ key : ĠBen Ġ" Ben ĠRobert s ĠL ond on'
+    ids = torch.tensor([doc + answer])
+    lengths = MatchState.full_pass(ids, torch.tensor([len(doc)]), model.twin, model.copyable, cap=3)[0]
+    assert not lengths[: len(doc)].any() and not lengths[:, len(doc) :].any()  # the prompt matches nothing; the answer is no source
+    continued = [{int(j): int(lengths[t, j]) for j in torch.nonzero(lengths[t]).flatten()} for t in range(len(doc), ids.shape[1])]
+    assert continued == [
+        {},  # '"' is nowhere in the prompt
+        {2: 1},  # "Ben" matches both " Ben" (twins); only the first has a source after it: " Robert"
+        {3: 2},  # "Ben Robert" -> "s"
+        {5: 3},  # "... s" -> "L", past the line break
+        {6: 3},  # " L" matches "L" (twins); capped at 3
+        {7: 3},
+        {9: 3},
+    ]
+
+
+def test_ar_span_copy_keeps_a_copying_model_on_its_value(model_dir, tokenizer):
+    """With the copy attention blind (zero queries) and the gate on copy, only span copy can order the
+    output: greedy decoding then reads the document on from wherever it starts."""
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    _copy_only(model, 1)
+    with torch.no_grad():
+        model.copy_query.weight.zero_()
+    prompt = tokenizer.encode("invoice total cash date name Ben Roberts London", add_special_tokens=False)
+    assert len(set(prompt)) == len(prompt)  # every continuation is unambiguous
+    out = model.generate(torch.tensor([prompt]), max_new_tokens=4, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+    answer = out[0, len(prompt) :].tolist()
+    start = prompt.index(answer[0])  # blind, the first token is a tie broken by id: "s" of "Roberts"
+    assert start + 4 <= len(prompt) and answer == prompt[start : start + 4]
+    model.config.match_length = 0  # without span copy the same model stays blind
+    plain = model.generate(torch.tensor([prompt]), max_new_tokens=4, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+    assert plain[0, len(prompt) :].tolist() != answer
 
 
 def test_the_harness_fills_every_mask_in_one_forward_call(dataset, model_dir):

@@ -135,14 +135,96 @@ def tiny_qwen2_vl() -> tuple[Any, Any, Any]:
     return Qwen2VLForConditionalGeneration(config).eval(), tokenizer, Qwen2VLImageProcessor(min_pixels=56 * 56, max_pixels=112 * 112)
 
 
-def tiny_pointer(path: Path) -> Path:
-    """The reference models' architecture (Llama + copy head), random weights."""
+def tiny_pointer(path: Path, match_length: int = 4) -> Path:
+    """The reference models' architecture (Llama + copy head, AR span copy on), random weights."""
     from transformers import AutoTokenizer
 
     from benchmark.pointer import PointerConfig, PointerForCausalLM
 
     tokenizer = AutoTokenizer.from_pretrained(TOKENIZER)
     torch.manual_seed(0)
-    model = PointerForCausalLM(PointerConfig(vocab_size=len(tokenizer), copy_dim=16, **_TEXT, **_special(tokenizer)))
+    config = PointerConfig(vocab_size=len(tokenizer), copy_dim=16, match_length=match_length, **_TEXT, **_special(tokenizer))
+    model = PointerForCausalLM(config)
     model.set_vocabulary(tokenizer)
     return _save(model, tokenizer, path, tokenizer.eos_token_id)
+
+
+def tiny_donut(path: Path) -> Path:
+    """A Donut-style ``VisionEncoderDecoderModel`` (Donut-Swin encoder, MBart decoder) with its processor."""
+    from transformers import (
+        AutoTokenizer,
+        DonutImageProcessor,
+        DonutProcessor,
+        DonutSwinConfig,
+        MBartConfig,
+        VisionEncoderDecoderConfig,
+        VisionEncoderDecoderModel,
+    )
+
+    tokenizer = AutoTokenizer.from_pretrained(TOKENIZER)
+    images = DonutImageProcessor(size={"height": 64, "width": 48}, do_align_long_axis=False)
+    encoder = DonutSwinConfig(image_size=[64, 48], patch_size=4, embed_dim=16, depths=[1, 1], num_heads=[2, 2], window_size=4)
+    decoder = MBartConfig(
+        vocab_size=len(tokenizer),
+        d_model=32,
+        decoder_layers=1,
+        decoder_attention_heads=2,
+        decoder_ffn_dim=64,
+        max_position_embeddings=4096,
+        is_decoder=True,
+        add_cross_attention=True,
+        **_special(tokenizer),
+    )
+    config = VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder, decoder)
+    config.decoder_start_token_id, config.pad_token_id = tokenizer.bos_token_id, tokenizer.pad_token_id
+    torch.manual_seed(0)
+    model = VisionEncoderDecoderModel(config)
+    return _save(model, DonutProcessor(image_processor=images, tokenizer=tokenizer), path, tokenizer.eos_token_id)
+
+
+def tiny_florence2(path: Path) -> Path:
+    """A Florence-2 (DaViT encoder, BART encoder-decoder) with its processor: 65 image tokens for 64 px."""
+    from transformers import BartTokenizerFast, CLIPImageProcessor, Florence2Config, Florence2ForConditionalGeneration, Florence2Processor
+
+    tokenizer = BartTokenizerFast(
+        tokenizer_file=str(TOKENIZER / "tokenizer.json"),
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="[pad]",
+        unk_token="[unk]",
+        extra_special_tokens={"image_token": "<image>"},
+    )
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<image>", "[mask]"]}, replace_additional_special_tokens=False)
+    images = CLIPImageProcessor(size={"height": 64, "width": 64}, crop_size={"height": 64, "width": 64}, do_center_crop=False)
+    images.image_seq_length = 65  # (64 / 4 / 2)^2 patches + 1 pooled
+    vision = {
+        "depths": [1, 1],
+        "patch_size": [7, 3],
+        "patch_stride": [4, 2],
+        "patch_padding": [3, 1],
+        "patch_prenorm": [False, True],
+        "embed_dim": [16, 32],
+        "num_heads": [2, 2],
+        "num_groups": [2, 2],
+        "window_size": 4,
+        "projection_dim": 32,
+        "max_position_embeddings": 16,
+        "max_temporal_embeddings": 4,
+    }
+    text = {
+        "vocab_size": len(tokenizer),
+        "d_model": 32,
+        "encoder_layers": 1,
+        "decoder_layers": 1,
+        "encoder_attention_heads": 2,
+        "decoder_attention_heads": 2,
+        "encoder_ffn_dim": 64,
+        "decoder_ffn_dim": 64,
+        "max_position_embeddings": 2048,
+        "decoder_start_token_id": tokenizer.eos_token_id,
+        **_special(tokenizer),
+    }
+    config = Florence2Config(text_config=text, vision_config=vision, image_token_id=tokenizer.image_token_id)
+    torch.manual_seed(0)
+    model = Florence2ForConditionalGeneration(config)
+    return _save(model, Florence2Processor(image_processor=images, tokenizer=tokenizer), path, tokenizer.eos_token_id)

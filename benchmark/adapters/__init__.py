@@ -12,11 +12,15 @@ from typing import Any
 import benchmark.pointer  # noqa: F401  (registers the reference models' architecture with the Auto classes)
 from benchmark.adapters.base import Adapter, ModelSpec, load_config
 from benchmark.adapters.causal_lm import CausalLMAdapter
+from benchmark.adapters.florence2 import Florence2Adapter
 from benchmark.adapters.qwen2_vl import Qwen2VLAdapter
+from benchmark.adapters.vision_encoder_decoder import VisionEncoderDecoderAdapter
 from benchmark.adapters.vlm import VisionLanguageAdapter
 from benchmark.errors import BenchError
 
-REGISTRY: dict[str, type[Adapter]] = {a.name: a for a in (Qwen2VLAdapter, VisionLanguageAdapter, CausalLMAdapter)}
+REGISTRY: dict[str, type[Adapter]] = {
+    a.name: a for a in (Qwen2VLAdapter, Florence2Adapter, VisionEncoderDecoderAdapter, VisionLanguageAdapter, CausalLMAdapter)
+}
 
 
 def resolve(config: Any, name: str | None = None) -> type[Adapter]:

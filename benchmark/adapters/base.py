@@ -189,7 +189,9 @@ class Adapter(ABC):
             num_beams=1,
             **extra,
         )
-        new = out[:, inputs["input_ids"].shape[1] :]
+        # an encoder-decoder's output continues its decoder prompt
+        prompt_ids = inputs["decoder_input_ids"] if "decoder_input_ids" in inputs else inputs["input_ids"]
+        new = out[:, prompt_ids.shape[1] :]
         eos = self.model.generation_config.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
         results = []
