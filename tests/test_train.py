@@ -14,7 +14,7 @@ import benchmark.train as train_module
 from benchmark.cli import main
 from benchmark.data import load_eval_set
 from benchmark.pip import derive_budgets
-from benchmark.train import TrainConfig, ar_examples, collate, parse_duration, pip_examples, shifted_loss, train
+from benchmark.train import TrainConfig, ar_examples, parse_duration, pip_examples, train
 from datagen.build import BuildConfig, build
 from datagen.prompts import MASK, ar_target
 from tests.tiny_models import TOKENIZER, tiny_llama
@@ -57,16 +57,6 @@ def test_pip_examples_label_every_mask_and_only_masks(dataset, tokenizer):
         budget = budgets[doc.doc_type][first_key]
         decoded = tokenizer.decode([ex.labels[i] for i in labelled[:budget]], skip_special_tokens=True)
         assert decoded.strip() == value or len(tokenizer.encode(value, add_special_tokens=False)) > budget
-
-
-def test_shifted_loss_equals_the_models_own_loss(dataset, tokenizer):
-    torch.manual_seed(0)
-    model = train_module.new_model(TrainConfig(mode="ar", dataset="", steps=1, **TINY), tokenizer)
-    docs = load_eval_set(str(dataset), "train", limit=3).documents
-    batch = collate(ar_examples(tokenizer, docs), tokenizer.pad_token_id, None)
-    ours = shifted_loss(model, batch)
-    theirs = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]).loss
-    torch.testing.assert_close(ours, theirs)
 
 
 def _config(dataset: Path, **kw) -> TrainConfig:
