@@ -35,6 +35,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         pip_attention=args.pip_attention,
         max_new_tokens=args.max_new_tokens,
         cache_implementation=args.cache_implementation,
+        ar_constraint=args.ar_constraint,
+        pip_constraint=args.pip_constraint,
         timing_batch_sizes=args.timing_batch_sizes,
         timing_docs=args.timing_docs,
         warmup=args.warmup,
@@ -152,6 +154,18 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trust-remote-code", action="store_true", help="allow the model's own Python code to run (off by default)")
     p.add_argument("--pip-attention", default="bidirectional", choices=["causal", "bidirectional"], help="attention over the answer span")
     p.add_argument("--max-new-tokens", type=int, default=512, help="AR generation limit")
+    p.add_argument(
+        "--ar-constraint",
+        default="none",
+        choices=["none", "json", "grounded"],
+        help="AR decoding: free (none), the JSON skeleton forced (json), or also every value a substring of the words (grounded)",
+    )
+    p.add_argument(
+        "--pip-constraint",
+        default="none",
+        choices=["none", "grounded"],
+        help="PIP decoding: the masks' argmax (none), or each value the most likely run of the words where the argmax is not one (grounded)",
+    )
     p.add_argument("--cache-implementation", default=None, help="AR KV cache passed to generate, e.g. static (default: dynamic)")
     p.add_argument("--timing-docs", type=int, default=50, help="documents timed per mode at batch 1 (0: no timing)")
     p.add_argument("--timing-batch-sizes", type=_int_list, default=[1, 8, 32], help="throughput batch sizes (default 1,8,32)")

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from benchmark import __version__
 from benchmark.adapters import load_config, resolve
 from benchmark.adapters.base import Adapter, ModelSpec
+from benchmark.constrain import CONSTRAINTS, PIP_CONSTRAINTS
 from benchmark.data import Document, EvalSet, Values, load_eval_set
 from benchmark.errors import BenchError
 from benchmark.metrics import document_scores, score
@@ -51,6 +52,8 @@ class EvalConfig:
     pip_attention: str = "bidirectional"
     max_new_tokens: int = 512
     cache_implementation: str | None = None  # passed to generate: e.g. "static" on GPU
+    ar_constraint: str = "none"  # benchmark.constrain: none, json (skeleton forced), grounded (+ values in the words)
+    pip_constraint: str = "none"  # benchmark.constrain: none, grounded (values in the words)
     timing_batch_sizes: list[int] = field(default_factory=lambda: [1, 8, 32])
     timing_docs: int = 50
     warmup: int = 3
@@ -61,6 +64,10 @@ class EvalConfig:
                 raise BenchError(f"--modes: unknown mode {mode!r} (choose from {', '.join(MODES)})")
         if not self.modes:
             raise BenchError("--modes: give at least one of ar, pip")
+        if self.ar_constraint not in CONSTRAINTS:
+            raise BenchError(f"--ar-constraint must be one of {', '.join(CONSTRAINTS)} (got {self.ar_constraint})")
+        if self.pip_constraint not in PIP_CONSTRAINTS:
+            raise BenchError(f"--pip-constraint must be one of {', '.join(PIP_CONSTRAINTS)} (got {self.pip_constraint})")
         if self.pip_attention not in ATTENTION:
             raise BenchError(f"--pip-attention must be one of {', '.join(ATTENTION)}")
         if self.batch_size < 1 or self.max_new_tokens < 1 or self.timing_docs < 0 or self.warmup < 0:
@@ -174,7 +181,9 @@ def _runner(
 
         def run_ar(docs: Sequence[Document]) -> list[Prediction]:
             out = []
-            for doc, r in zip(docs, adapter.ar(docs, config.max_new_tokens, config.cache_implementation), strict=True):
+            for doc, r in zip(
+                docs, adapter.ar(docs, config.max_new_tokens, config.cache_implementation, config.ar_constraint), strict=True
+            ):
                 values, ok = parse_ar(r.output, doc.doc_type)
                 out.append(Prediction(doc.id, r.prompt, r.output, values, r.new_tokens, ok))
             return out
@@ -182,7 +191,7 @@ def _runner(
         return run_ar
 
     def run_pip(docs: Sequence[Document]) -> list[Prediction]:
-        results = adapter.pip(docs, budgets, config.pip_attention)
+        results = adapter.pip(docs, budgets, config.pip_attention, config.pip_constraint)
         return [Prediction(d.id, r.prompt, r.output, r.values, r.slots) for d, r in zip(docs, results, strict=True)]
 
     return run_pip
@@ -313,6 +322,11 @@ def evaluate(
     _check_writable(output_dir)
     model_config = load_config(spec)
     adapter_cls = resolve(model_config, adapter_name)
+    grounded = [f"--{m}-constraint" for m in config.modes if getattr(config, f"{m}_constraint") == "grounded"]
+    if grounded and getattr(adapter_cls, "reads_images", False):
+        raise BenchError(
+            f"{grounded[0]} grounded keeps values inside the document's words, which the {adapter_cls.name} adapter does not give the model"
+        )
     evalset = load_eval_set(dataset, split, limit, images=getattr(adapter_cls, "reads_images", False), revision=dataset_revision)
     adapter = adapter_cls.load(spec, model_config)
     for mode in config.modes:
@@ -330,9 +344,12 @@ def evaluate(
     for mode in config.modes:
         run = _runner(adapter, mode, config, budgets)
         settings = (
+            # a constraint joins the cache key only when set, so caches of free runs stay valid
             {"max_new_tokens": config.max_new_tokens, "cache": config.cache_implementation}
+            | ({"constraint": config.ar_constraint} if config.ar_constraint != "none" else {})
             if mode == "ar"
             else {"attention": config.pip_attention, "budgets": budgets}
+            | ({"constraint": config.pip_constraint} if config.pip_constraint != "none" else {})
         )
         key = {
             "model": info["sha"],

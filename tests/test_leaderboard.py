@@ -18,7 +18,7 @@ from benchmark.cli import main
 from benchmark.leaderboard.collect import dedupe, leaderboard_order, load_runs, pareto_front, rows_from_run
 from benchmark.leaderboard.commands import make_server
 from benchmark.leaderboard.page import payload
-from benchmark.leaderboard.view import family_colours, sections
+from benchmark.leaderboard.view import COLUMNS, family_colours, sections
 from benchmark.results import schema_errors
 
 FINGERPRINT = "ab" * 32
@@ -278,11 +278,27 @@ def test_duplicates_keep_the_newest_and_say_which_file_was_dropped(tmp_path, cap
     assert problems == []
     rows, dropped = dedupe([row for name, data in runs for row in rows_from_run(name, data)])
     assert sorted((r.file, r.mode) for r in rows) == [("new.json", "pip"), ("old.json", "ar"), ("other_gpu.json", "pip")]
-    assert dropped == ["dropped old.json (pip): new.json has the same model sha, dataset fingerprint, mode and hardware and is newer"]
+    assert dropped == [
+        "dropped old.json (pip): new.json has the same model sha, dataset fingerprint, mode, decoding and hardware and is newer"
+    ]
     assert [r.speedup for r in rows if r.file == "new.json"] == [None]  # the old run's speedup is not carried over
 
     assert build(folder, tmp_path / "board") == 0
     assert "dropped old.json (pip)" in capsys.readouterr().err
+
+
+def test_constrained_ar_is_its_own_row_labelled_with_its_decoding():
+    grounded = results(modes={"ar": (0.92, 800.0)}, created="2026-11-03T00:00:00Z")
+    grounded["config"]["ar_constraint"] = "grounded"
+    runs = [("free.json", results()), ("grounded.json", grounded)]
+    rows, dropped = dedupe([row for name, data in runs for row in rows_from_run(name, data)])
+    assert dropped == [] and sorted((r.file, r.mode, r.decoding) for r in rows) == [
+        ("free.json", "ar", "none"),
+        ("free.json", "pip", "none"),
+        ("grounded.json", "ar", "grounded"),
+    ]
+    mode = next(c for c in COLUMNS if c.key == "mode")
+    assert [mode.text(r) for r in rows if r.file == "grounded.json"] == ["AR (grounded)"]
 
 
 def test_duplicate_created_times_compare_across_offsets(tmp_path):

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
+from transformers import LogitsProcessorList
 
+from benchmark.constrain import AnswerConstraint, ground_pip
 from benchmark.data import Document, Values
 from benchmark.errors import BenchError
 from benchmark.pip import attention_mask_4d, logit_positions, position_ids, slot_positions, split_slots
@@ -176,10 +178,24 @@ class Adapter(ABC):
         return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
 
     @torch.inference_mode()
-    def ar(self, docs: Sequence[Document], max_new_tokens: int, cache_implementation: str | None = None) -> list[ARResult]:
+    def ar(
+        self, docs: Sequence[Document], max_new_tokens: int, cache_implementation: str | None = None, constraint: str = "none"
+    ) -> list[ARResult]:
+        """Greedy generation; ``constraint`` (``benchmark.constrain``) may force the answer's JSON skeleton."""
         inputs, prompts = self.ar_inputs(docs)
         inputs = self._on_device(inputs)
-        extra = {"cache_implementation": cache_implementation} if cache_implementation else {}
+        eos = self.model.generation_config.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
+        extra: dict[str, Any] = {"cache_implementation": cache_implementation} if cache_implementation else {}
+        if constraint != "none":
+            if not eos_ids:
+                raise BenchError(
+                    f"model {self.spec.id}: --ar-constraint needs an EOS token to end the answer, and the generation config has none"
+                )
+            texts = [d.text for d in docs] if constraint == "grounded" else None
+            extra["logits_processor"] = LogitsProcessorList(
+                [AnswerConstraint(self.tokenizer, [d.doc_type for d in docs], texts, sorted(eos_ids))]
+            )
         out = self.model.generate(  # the pad token exists: ensure_pip_tokens adds one where the tokenizer had none
             **inputs,
             do_sample=False,
@@ -192,8 +208,6 @@ class Adapter(ABC):
         # an encoder-decoder's output continues its decoder prompt
         prompt_ids = inputs["decoder_input_ids"] if "decoder_input_ids" in inputs else inputs["input_ids"]
         new = out[:, prompt_ids.shape[1] :]
-        eos = self.model.generation_config.eos_token_id
-        eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
         results = []
         for prompt, row in zip(prompts, new.tolist(), strict=True):
             n = next((i + 1 for i, t in enumerate(row) if t in eos_ids), len(row))
@@ -215,11 +229,16 @@ class Adapter(ABC):
         return [logits[b, index] for b, index in enumerate(rows)]
 
     @torch.inference_mode()
-    def pip(self, docs: Sequence[Document], budgets: dict[str, dict[str, int]], attention: str) -> list[PIPResult]:
+    def pip(
+        self, docs: Sequence[Document], budgets: dict[str, dict[str, int]], attention: str, constraint: str = "none"
+    ) -> list[PIPResult]:
+        """One forward pass; ``constraint="grounded"`` then keeps every value a run of the words (``ground_pip``)."""
         batch = self.pip_batch(docs, budgets)
         results = []
         for doc, prompt, logits in zip(docs, batch.prompts, self.pip_forward(batch, attention), strict=True):
             per_key = split_slots(logits.argmax(-1).tolist(), doc.doc_type, budgets[doc.doc_type])
+            if constraint == "grounded":
+                per_key = ground_pip(logits, per_key, doc.doc_type, doc.text, budgets[doc.doc_type], self.tokenizer)
             values = parse_pip(per_key, doc.doc_type, self.tokenizer)
             raw = [f"{k}: {self.tokenizer.decode(ids)}" for k, ids in zip(DOC_TYPES[doc.doc_type], per_key, strict=True)]
             results.append(PIPResult(prompt=prompt, output="\n".join(raw), values=values, slots=sum(map(len, per_key))))

@@ -95,11 +95,17 @@ class VisionEncoderDecoderAdapter(Adapter):
         logits = self.model(**inputs, use_cache=False).logits
         return [logits[b, [p - 1 for p in pos]] for b, pos in enumerate(batch.positions)]
 
-    def ar(self, docs: Sequence[Document], max_new_tokens: int, cache_implementation: str | None = None) -> list[ARResult]:
-        return _per_doc_type(docs, lambda group: super(VisionEncoderDecoderAdapter, self).ar(group, max_new_tokens, cache_implementation))
+    def ar(
+        self, docs: Sequence[Document], max_new_tokens: int, cache_implementation: str | None = None, constraint: str = "none"
+    ) -> list[ARResult]:
+        base = super()
+        return _per_doc_type(docs, lambda group: base.ar(group, max_new_tokens, cache_implementation, constraint))
 
-    def pip(self, docs: Sequence[Document], budgets: dict[str, dict[str, int]], attention: str) -> list[PIPResult]:
-        return _per_doc_type(docs, lambda group: super(VisionEncoderDecoderAdapter, self).pip(group, budgets, attention))
+    def pip(
+        self, docs: Sequence[Document], budgets: dict[str, dict[str, int]], attention: str, constraint: str = "none"
+    ) -> list[PIPResult]:
+        base = super()
+        return _per_doc_type(docs, lambda group: base.pip(group, budgets, attention, constraint))
 
 
 def _per_doc_type(docs: Sequence[Document], run: Callable[[list[Document]], list[R]]) -> list[R]:

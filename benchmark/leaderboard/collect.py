@@ -44,6 +44,7 @@ class Row:
     dtype: str
     num_parameters: int
     mode: str
+    decoding: str  # the run's --ar-constraint or --pip-constraint for this mode (none, json, grounded)
     f1: float
     anls: float
     p50_ms: float | None  # None when the run was not timed
@@ -54,9 +55,9 @@ class Row:
     harness: str
 
     @property
-    def key(self) -> tuple[str, str, str, str]:
+    def key(self) -> tuple[str, ...]:
         """Two rows with the same key measure the same thing; only the newest is kept."""
-        return (self.model_sha, self.dataset.fingerprint, self.mode, self.hardware)
+        return (self.model_sha, self.dataset.fingerprint, self.mode, self.decoding, self.hardware)
 
     @property
     def row_id(self) -> str:
@@ -146,6 +147,7 @@ def rows_from_run(name: str, data: dict[str, Any]) -> list[Row]:
                 dtype=model["dtype"],
                 num_parameters=model["num_parameters"],
                 mode=mode,
+                decoding=data["config"].get(f"{mode}_constraint", "none"),
                 f1=result["metrics"]["f1"],
                 anls=result["metrics"]["anls"],
                 p50_ms=timing["latency"]["p50_ms"] if timing else None,
@@ -161,7 +163,7 @@ def rows_from_run(name: str, data: dict[str, Any]) -> list[Row]:
 
 def dedupe(rows: Sequence[Row]) -> tuple[list[Row], list[str]]:
     """Keep the newest row per key (ties: the later file name) and say which file each dropped row came from."""
-    newest: dict[tuple[str, str, str, str], Row] = {}
+    newest: dict[tuple[str, ...], Row] = {}
     for row in sorted(rows, key=lambda r: (r.created, r.file)):
         newest[row.key] = row
     kept = set(newest.values())
@@ -171,7 +173,7 @@ def dedupe(rows: Sequence[Row]) -> tuple[list[Row], list[str]]:
             winner = newest[row.key]
             why = "is newer" if winner.created > row.created else "was created at the same time and sorts later"
             messages.append(
-                f"dropped {row.file} ({row.mode}): {winner.file} has the same model sha, dataset fingerprint, mode and hardware and {why}"
+                f"dropped {row.file} ({row.mode}): {winner.file} has the same model sha, dataset fingerprint, mode, decoding and hardware and {why}"
             )
     return [row for row in rows if row in kept], messages
 

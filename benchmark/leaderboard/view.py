@@ -57,7 +57,7 @@ class Column:
 
 COLUMNS: tuple[Column, ...] = (
     Column("model", "Model", lambda r: r.model_id, lambda r: r.model_id),
-    Column("mode", "Mode", lambda r: r.mode, lambda r: r.mode.upper()),
+    Column("mode", "Mode", lambda r: r.mode, lambda r: r.mode.upper() + ("" if r.decoding == "none" else f" ({r.decoding})")),
     Column("f1", "F1", lambda r: r.f1, lambda r: f"{r.f1:.3f}", "max"),
     Column("anls", "ANLS", lambda r: r.anls, lambda r: f"{r.anls:.3f}", "max"),
     Column("p50_ms", "p50 latency (ms)", lambda r: r.p50_ms, lambda r: number(r.p50_ms), "min"),
