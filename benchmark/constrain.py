@@ -121,8 +121,8 @@ class Skeleton:
             if byte == ord('"'):  # an absent value is null, never ""; a grounded one ends at a word's end
                 ends = self.document is None or b" " + s.text + b" " in self.document
                 return State("lit", key=s.key + 1) if s.text and ends else None
-            if byte == ord("\\"):
-                return replace(s, escape=True)
+            if byte == ord("\\"):  # only where some escape can follow: a grounded value must not dead-end
+                return replace(s, escape=True) if any(self._extend(s, c) for c in _ESCAPES.values()) else None
             return None if byte < 0x20 else self._extend(s, bytes([byte]))
         return None  # done: nothing may follow the closing brace
 

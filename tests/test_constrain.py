@@ -84,6 +84,15 @@ def test_skeleton_rejects_other_shapes(text):
     assert Skeleton(RECEIPT, None).advance(START, text.encode()) is None
 
 
+def test_a_backslash_needs_an_escape_that_stays_grounded():
+    """In grounded mode a backslash is accepted only where an escaped character continues a printed run:
+    otherwise no byte could follow it and greedy decoding would end the answer there, unparsable."""
+    opened = b'{"company": "'
+    for document, value, ok in ((PAGE, b"ACME", False), (PAGE, b"He said ", True), (None, b"ACME", True)):
+        skeleton = Skeleton(RECEIPT, document)
+        assert (skeleton.advance(START, opened + value + b"\\") is not None) is ok, (document, value)
+
+
 def test_leading_whitespace_is_allowed_before_the_brace():
     assert Skeleton(RECEIPT, PAGE).advance(START, b" \n" + answer(total="9.99")) == DONE
 
