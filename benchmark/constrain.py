@@ -231,7 +231,9 @@ def ground_pip(
     """``per_key`` (each key's argmax ids) with every ungrounded value replaced by the most likely grounded one.
 
     ``logits`` are the document's mask logits in slot order; ``document`` the words, one line per printed
-    line. Candidates are ``unknown`` and every run of the words that fits the key's budget (``_runs``).
+    line. Candidates are ``unknown`` and every run of the words that fits the key's budget (``Runs``); a
+    candidate's score is the log-likelihood of its ids followed by padding to the end of the key's slots,
+    exactly what the slots are trained to predict.
     """
     keys = DOC_TYPES[doc_type]
     padded = f" {' '.join(document.split())} "
@@ -240,51 +242,84 @@ def ground_pip(
     if not todo:
         return per_key
     pad = tokenizer.pad_token_id
-    widest = max(budgets[keys[i]] for i in todo)
-    spellings, values_ids = _runs(tokenizer, document, widest)
-    matrix = torch.full((len(spellings), widest), pad, dtype=torch.long, device=logits.device)
-    for row, ids in enumerate(spellings):
-        matrix[row, : len(ids)] = torch.tensor(ids)
-    lengths = torch.tensor([len(ids) for ids in spellings], device=logits.device)
+    runs = Runs.of(tokenizer, document, max(budgets[keys[i]] for i in todo))
+    rows = runs.rows.to(logits.device)
     starts = [0]
     for key in keys:
         starts.append(starts[-1] + budgets[key])
     out = [list(ids) for ids in per_key]
     for i in todo:
         budget = budgets[keys[i]]
-        fits = (lengths <= budget).nonzero().squeeze(1)
         logprobs = logits[starts[i] : starts[i] + budget].float().log_softmax(-1)  # budget x vocab
-        scores = logprobs.gather(1, matrix[fits, :budget].T).sum(0)  # one log-likelihood per spelling
-        best = values_ids[int(fits[int(scores.argmax())])]
+        prefix = logprobs.gather(1, rows[:, :budget].T).cumsum(0)  # [p, r]: row r's first p + 1 ids
+        padding = logprobs[:, pad].flip(0).cumsum(0).flip(0)  # [p]: padding from slot p to the end
+        padding = torch.cat([padding, padding.new_zeros(1)])
+        fits = (runs.length <= budget).nonzero().squeeze(1)
+        length, row = runs.length[fits].to(logits.device), runs.row[fits].to(logits.device)
+        scores = prefix[length - 1, row] + padding[length]
+        best = runs.value(int(fits[int(scores.argmax())]))
         out[i] = best + [pad] * (budget - len(best))
     return out
 
 
-def _runs(tokenizer: Any, document: str, limit: int) -> tuple[list[list[int]], list[list[int]]]:
-    """Every run of the document's words as (spelling, value) token ids, plus ``unknown``.
+@dataclass
+class Runs:
+    """Every run of a document's words up to ``width`` tokens, plus ``unknown``, as ground_pip's candidates.
 
     A run's value is its words joined by spaces, tokenized as a value (``pip_target_ids``). A model that
     copies from the page may instead spell a word that starts a printed line as it is printed there,
-    without its leading space, so a run across a line break gets that spelling too, with the same value.
-    Runs are tokenized word by word (the first word as a value starts, the others with their leading
-    space, or bare at a line start): for tokenizers that split at spaces before merging (byte-level BPE,
-    SentencePiece) that is the run's own tokenization, and a whole page costs two batched calls.
+    without its leading space, so a run across a line break is a candidate twice: in that spelling too,
+    with the same value. Runs are tokenized word by word (the first word as a value starts, the others
+    with their leading space, or bare at a line start): for tokenizers that split at spaces before merging
+    (byte-level BPE, SentencePiece) that is the run's own tokenization, and a page costs two batched calls.
+
+    Runs that start at the same word are prefixes of one another, so they share a row: candidate ``c`` is
+    spelt by the first ``length[c]`` ids of ``rows[row[c]]``, and a key scores every candidate with one
+    gather and one cumulative sum over a (words x width) matrix, not one tensor per run.
     """
-    lines = [line.split() for line in document.split("\n")]
-    words = [w for line in lines for w in line]
-    line_start = [k == 0 for line in lines for k in range(len(line))]
-    bare = encode_all(tokenizer, [UNKNOWN, *words])
-    spaced = encode_all(tokenizer, [" " + w for w in words])
-    found: dict[tuple[int, ...], list[int]] = {tuple(bare[0]): bare[0]}
-    for i in range(len(words)):
-        value = printed = bare[i + 1]
-        for j in range(i + 1, len(words) + 1):
-            if min(len(value), len(printed)) > limit:
-                break
-            for spelling in (value, printed):
-                if len(spelling) <= limit:
-                    found.setdefault(tuple(spelling), value)
-            if j < len(words):
-                value = value + spaced[j]
-                printed = printed + (bare[j + 1] if line_start[j] else spaced[j])
-    return [list(ids) for ids in found], list(found.values())
+
+    rows: torch.Tensor  # R x width token ids, padded
+    row: torch.Tensor  # C: the row that spells candidate c
+    length: torch.Tensor  # C: how many of its ids
+    spans: list[tuple[int, int] | None]  # C: words [i, j) of candidate c; None for unknown
+    bare: list[list[int]]  # ids of unknown, then of each word as a value starts
+    spaced: list[list[int]]  # ids of each word after a space
+
+    @classmethod
+    def of(cls, tokenizer: Any, document: str, width: int) -> Runs:
+        lines = [line.split() for line in document.split("\n")]
+        words = [w for line in lines for w in line]
+        line_start = [k == 0 for line in lines for k in range(len(line))]
+        bare = encode_all(tokenizer, [UNKNOWN, *words])
+        spaced = encode_all(tokenizer, [" " + w for w in words])
+        rows: list[list[int]] = [bare[0]]
+        row, length, spans = [0], [len(bare[0])], [None]  # unknown first: it wins ties, as the slots' default
+        for i in range(len(words)):
+            value, printed = list(bare[i + 1]), list(bare[i + 1])  # the rows grow in place as the run does
+            rows.append(value)
+            value_row, printed_row = len(rows) - 1, None  # printed gets a row once it differs: at a line break
+            for j in range(i + 1, len(words) + 1):
+                if min(len(value), len(printed)) > width:
+                    break
+                for r, ids in ((value_row, value), (printed_row, printed)):
+                    if r is not None and len(ids) <= width:
+                        row.append(r)
+                        length.append(len(ids))
+                        spans.append((i, j))
+                if j < len(words):
+                    value += spaced[j]
+                    if line_start[j] and printed_row is None:
+                        rows.append(printed)
+                        printed_row = len(rows) - 1
+                    printed += bare[j + 1] if line_start[j] else spaced[j]
+        pad = tokenizer.pad_token_id
+        matrix = [r[:width] + [pad] * (width - len(r[:width])) for r in rows]
+        return cls(torch.tensor(matrix), torch.tensor(row), torch.tensor(length), spans, bare, spaced)
+
+    def value(self, c: int) -> list[int]:
+        """Candidate ``c``'s value ids (its words joined by spaces, tokenized as a value)."""
+        span = self.spans[c]
+        if span is None:
+            return list(self.bare[0])
+        i, j = span
+        return [t for ids in (self.bare[i + 1], *self.spaced[i + 1 : j]) for t in ids]

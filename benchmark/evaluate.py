@@ -120,14 +120,26 @@ def environment(device: str) -> dict[str, Any]:
     }
 
 
-def _git_hash() -> str | None:
+# The code a result depends on: a run from a checkout with uncommitted changes here is flagged, since
+# its git_hash alone does not say which code produced it.
+_CODE_PATHS = (":(top)benchmark", ":(top)datagen", ":(top)templates", ":(top)pyproject.toml")
+
+
+def _git(where: Path, *args: str) -> str | None:
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10, check=True
-        )
+        out = subprocess.run(["git", *args], cwd=where, capture_output=True, text=True, timeout=10, check=True)
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None
+    return out.stdout.strip()
+
+
+def harness_info(command: str, where: Path = Path(__file__).parent) -> dict[str, Any]:
+    """Who ran: version, commit of the checkout at ``where``, whether its code differed from that commit
+    (omitted outside git), and the command."""
+    head = _git(where, "rev-parse", "HEAD") or None
+    changes = _git(where, "status", "--porcelain", "--untracked-files=no", "--", *_CODE_PATHS) if head else None
+    dirty = {} if changes is None else {"git_dirty": bool(changes)}
+    return {"name": "pip-bench", "version": __version__, "git_hash": head, **dirty, "command": command}
 
 
 def _check_writable(folder: Path) -> None:
@@ -381,7 +393,7 @@ def evaluate(
     results = {
         "schema_version": SCHEMA_VERSION,
         "created": created.isoformat().replace("+00:00", "Z"),
-        "harness": {"name": "pip-bench", "version": __version__, "git_hash": _git_hash(), "command": command},
+        "harness": harness_info(command),
         "model": info,
         "dataset": {
             "id": evalset.id,

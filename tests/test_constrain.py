@@ -12,7 +12,7 @@ from transformers import AutoTokenizer
 from benchmark.adapters import load_adapter
 from benchmark.adapters.base import ModelSpec
 from benchmark.cli import main
-from benchmark.constrain import DONE, START, Skeleton, _runs, ground_pip, token_bytes
+from benchmark.constrain import DONE, START, Runs, Skeleton, ground_pip, token_bytes
 from benchmark.data import load_eval_set
 from datagen.build import BuildConfig, build
 from datagen.doctypes import DOC_TYPES
@@ -162,16 +162,32 @@ def tokenizer():
     return AutoTokenizer.from_pretrained(TOKENIZER)
 
 
+def _candidates(runs: Runs) -> list[tuple[list[int], list[int]]]:
+    """(spelling, value) ids of every candidate."""
+    rows, lengths = runs.row.tolist(), runs.length.tolist()
+    return [(runs.rows[r, :n].tolist(), runs.value(c)) for c, (r, n) in enumerate(zip(rows, lengths, strict=True))]
+
+
 def test_runs_tokenize_like_their_text_and_add_the_printed_spelling(tokenizer):
-    spellings, values = _runs(tokenizer, LINES, 64)
+    candidates = _candidates(Runs.of(tokenizer, LINES, 64))
     words = LINES.split()
     texts = {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
-    assert {tokenizer.decode(v) for v in values} == texts | {UNKNOWN}
-    for spelling, value in zip(spellings, values, strict=True):
+    assert {tokenizer.decode(v) for _, v in candidates} == texts | {UNKNOWN}
+    for spelling, value in candidates:
         assert value == encode_all(tokenizer, [tokenizer.decode(value)])[0]  # word by word = the run's own tokenization
         if spelling != value:  # a run across a line break, spelt as printed: the next line's word bare
             assert tokenizer.decode(spelling).replace(" ", "") == tokenizer.decode(value).replace(" ", "")
-    assert {tokenizer.decode(s) for s, v in zip(spellings, values, strict=True) if s != v} >= {"DarrenHR74 2TF", "Invoice INV-7Bill"}
+    assert {tokenizer.decode(s) for s, v in candidates if s != v} >= {"DarrenHR74 2TF", "Invoice INV-7Bill"}
+
+
+def test_runs_fit_their_width(tokenizer):
+    width = 4
+    candidates = _candidates(Runs.of(tokenizer, LINES, width))
+    assert candidates and all(len(s) <= width for s, _ in candidates)
+    words = LINES.split()
+    short = {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+    short = {t for t in short if len(encode_all(tokenizer, [t])[0]) <= width}
+    assert {tokenizer.decode(v) for s, v in candidates if s == v} == short | {UNKNOWN}
 
 
 def _slot_logits(tokenizer, texts: list[str | None], budget: int, vocab: int) -> tuple[torch.Tensor, list[list[int]]]:

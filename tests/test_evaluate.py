@@ -7,6 +7,7 @@ mask-token handling, resume, the results schema, bad input), not accuracy.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from benchmark.adapters.base import Batch, ModelSpec
 from benchmark.adapters.qwen2_vl import Qwen2VLAdapter
 from benchmark.cli import main
 from benchmark.data import load_eval_set
-from benchmark.evaluate import Prediction, PredictionCache, predict, stratified
+from benchmark.evaluate import Prediction, PredictionCache, harness_info, predict, stratified
 from benchmark.pip import attention_mask_4d, derive_budgets, position_ids, slot_positions
 from benchmark.results import schema_errors
 from datagen.build import BuildConfig, build
@@ -187,6 +188,28 @@ def test_rerun_resumes_from_the_cache(dataset, llama, tmp_path, capsys):
     assert code == 0 and "4 of 4 documents already done" in err
     second = results_of(tmp_path)
     assert second["modes"]["ar"]["metrics"] == first[0]["modes"]["ar"]["metrics"] and second["modes"]["pip"]["timing"] is None
+
+
+def test_results_flag_uncommitted_code(tmp_path):
+    """A result from a checkout whose code differs from its commit says so; docs or data do not count."""
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "benchmark").mkdir()
+    (tmp_path / "benchmark" / "x.py").write_text("A = 1\n")
+    (tmp_path / "README.md").write_text("r\n")
+    assert "git_dirty" not in harness_info("c", tmp_path) and harness_info("c", tmp_path)["git_hash"] is None
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "c")
+    clean = harness_info("pip-bench evaluate m", tmp_path)
+    assert clean["git_dirty"] is False and len(clean["git_hash"]) == 40 and clean["command"] == "pip-bench evaluate m"
+    (tmp_path / "README.md").write_text("edited\n")
+    (tmp_path / "notes.txt").write_text("untracked\n")
+    assert harness_info("c", tmp_path)["git_dirty"] is False
+    (tmp_path / "benchmark" / "x.py").write_text("A = 2\n")
+    assert harness_info("c", tmp_path)["git_dirty"] is True
 
 
 def test_stratified_timing_sample_covers_every_doc_type(dataset):
