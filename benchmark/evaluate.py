@@ -3,7 +3,7 @@
 Predictions and timing are separate passes. Predictions run over every document at ``--batch-size``
 and are cached per document (keyed by model sha, revision, dataset fingerprint, mode and the mode's
 settings), so an interrupted run resumes where it stopped. Timing runs after the predictions, on a
-sample stratified by doc type, both modes back to back on the same device in the same process:
+sample stratified by doc type, both modes interleaved on the same device in the same process:
 warm-up, then per-document latency at batch 1 and throughput at each ``--timing-batch-sizes``.
 """
 
@@ -265,30 +265,47 @@ def _latency(seconds: Sequence[float]) -> dict[str, Any]:
     return {"p50_ms": statistics.median(ms), "p95_ms": p95, "mean_ms": statistics.fmean(ms), "n": len(ms)}
 
 
-def time_mode(
-    run: Callable[[Sequence[Document]], Any], docs: Sequence[Document], config: EvalConfig, device: torch.device
-) -> dict[str, Any] | None:
-    """Latency at batch 1 (p50/p95, overall and per doc type) and throughput per batch size."""
+def time_modes(
+    runs: dict[str, Callable[[Sequence[Document]], Any]], docs: Sequence[Document], config: EvalConfig, device: torch.device
+) -> dict[str, dict[str, Any]] | None:
+    """Per mode: latency at batch 1 (p50/p95, overall and per doc type) and throughput per batch size.
+
+    The modes are timed interleaved (each document, or batch, in every mode before the next), so a
+    machine that slows down or speeds up during the timing (a shared VM, CPU boost, thermal throttling)
+    moves every mode alike, and their ratio, the speedup, stays a side-by-side measurement.
+    """
     sample = stratified(docs, config.timing_docs)
     if not sample:
         return None
     for doc in sample[: config.warmup]:
-        run([doc])
-    per_doc = [(d.doc_type, _seconds(run, [d], device)) for d in tqdm(sample, desc="timing at batch 1", unit="doc", leave=False)]
-    by_type: dict[str, list[float]] = {}
-    for doc_type, s in per_doc:
-        by_type.setdefault(doc_type, []).append(s)
-    throughput = {"1": len(per_doc) / sum(s for _, s in per_doc)}
+        for run in runs.values():
+            run([doc])
+    per_doc: dict[str, list[tuple[str, float]]] = {mode: [] for mode in runs}
+    for doc in tqdm(sample, desc=f"timing {' + '.join(runs)} at batch 1", unit="doc", leave=False):
+        for mode, run in runs.items():
+            per_doc[mode].append((doc.doc_type, _seconds(run, [doc], device)))
+    throughput = {mode: {"1": len(v) / sum(s for _, s in v)} for mode, v in per_doc.items()}
     for size in sorted(set(config.timing_batch_sizes) - {1}):
         work = stratified(docs, max(config.timing_docs, size))
-        run(work[:size])  # warm-up at this shape
-        total = sum(_seconds(run, b, device) for b in _batches(work, size))
-        throughput[str(size)] = len(work) / total
-    return {
-        "latency": _latency([s for _, s in per_doc]),
-        "latency_by_doc_type": {t: _latency(v) for t, v in sorted(by_type.items())},
-        "throughput": throughput,
-    }
+        for run in runs.values():
+            run(work[:size])  # warm-up at this shape
+        total = dict.fromkeys(runs, 0.0)
+        for batch in _batches(work, size):
+            for mode, run in runs.items():
+                total[mode] += _seconds(run, batch, device)
+        for mode in runs:
+            throughput[mode][str(size)] = len(work) / total[mode]
+    timings = {}
+    for mode, timed in per_doc.items():
+        by_type: dict[str, list[float]] = {}
+        for doc_type, s in timed:
+            by_type.setdefault(doc_type, []).append(s)
+        timings[mode] = {
+            "latency": _latency([s for _, s in timed]),
+            "latency_by_doc_type": {t: _latency(v) for t, v in sorted(by_type.items())},
+            "throughput": throughput[mode],
+        }
+    return timings
 
 
 # ----------------------------------------------------------------------------- the run
@@ -382,11 +399,11 @@ def evaluate(
             "budget_overflow": overflow_count(adapter.tokenizer, evalset.documents, budgets) if mode == "pip" else 0,
             "timing": None,
         }
-    for mode in config.modes:  # timed back to back, after all predictions, on the same warm device
-        timing = time_mode(_runner(adapter, mode, config, budgets), evalset.documents, config, device)
-        if timing is not None:
-            tokens = statistics.fmean(p.tokens for p in predictions[mode])
-            timing.update({"tokens_per_doc": tokens, "forward_passes_per_doc": tokens if mode == "ar" else 1.0})
+    runs = {mode: _runner(adapter, mode, config, budgets) for mode in config.modes}
+    timings = time_modes(runs, evalset.documents, config, device) or {}  # after all predictions, on the warm device
+    for mode, timing in timings.items():
+        tokens = statistics.fmean(p.tokens for p in predictions[mode])
+        timing.update({"tokens_per_doc": tokens, "forward_passes_per_doc": tokens if mode == "ar" else 1.0})
         modes[mode]["timing"] = timing
 
     created = datetime.now(UTC).replace(microsecond=0)

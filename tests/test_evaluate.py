@@ -20,7 +20,7 @@ from benchmark.adapters.base import Batch, ModelSpec
 from benchmark.adapters.qwen2_vl import Qwen2VLAdapter
 from benchmark.cli import main
 from benchmark.data import load_eval_set
-from benchmark.evaluate import Prediction, PredictionCache, harness_info, predict, stratified
+from benchmark.evaluate import EvalConfig, Prediction, PredictionCache, harness_info, predict, stratified, time_modes
 from benchmark.pip import attention_mask_4d, derive_budgets, position_ids, slot_positions
 from benchmark.results import schema_errors
 from datagen.build import BuildConfig, build
@@ -188,6 +188,21 @@ def test_rerun_resumes_from_the_cache(dataset, llama, tmp_path, capsys):
     assert code == 0 and "4 of 4 documents already done" in err
     second = results_of(tmp_path)
     assert second["modes"]["ar"]["metrics"] == first[0]["modes"]["ar"]["metrics"] and second["modes"]["pip"]["timing"] is None
+
+
+def test_modes_are_timed_interleaved(dataset):
+    """Each document (and batch) runs in every mode before the next, so machine drift hits both modes alike."""
+    calls: list[tuple[str, int]] = []
+    runs = {mode: (lambda batch, mode=mode: calls.append((mode, len(batch)))) for mode in ("ar", "pip")}
+    docs = load_eval_set(str(dataset)).documents
+    timings = time_modes(runs, docs, EvalConfig(timing_docs=4, warmup=1, timing_batch_sizes=[1, 2]), torch.device("cpu"))
+    assert calls[:2] == [("ar", 1), ("pip", 1)]  # warm-up
+    timed = calls[2:10]
+    assert timed == [("ar", 1), ("pip", 1)] * 4
+    assert calls[10:] == [("ar", 2), ("pip", 2)] * 3  # warm-up at batch 2, then two batches of 2
+    for mode in runs:
+        assert timings[mode]["latency"]["n"] == 4 and set(timings[mode]["throughput"]) == {"1", "2"}
+        assert sum(t["n"] for t in timings[mode]["latency_by_doc_type"].values()) == 4
 
 
 def test_results_flag_uncommitted_code(tmp_path):
