@@ -243,7 +243,7 @@ def ground_pip(
         return per_key
     pad = tokenizer.pad_token_id
     runs = Runs.of(tokenizer, document, max(budgets[keys[i]] for i in todo))
-    rows = runs.rows.to(logits.device)
+    rows, row_of, length_of = (t.to(logits.device) for t in (runs.rows, runs.row, runs.length))
     starts = [0]
     for key in keys:
         starts.append(starts[-1] + budgets[key])
@@ -254,8 +254,8 @@ def ground_pip(
         prefix = logprobs.gather(1, rows[:, :budget].T).cumsum(0)  # [p, r]: row r's first p + 1 ids
         padding = logprobs[:, pad].flip(0).cumsum(0).flip(0)  # [p]: padding from slot p to the end
         padding = torch.cat([padding, padding.new_zeros(1)])
-        fits = (runs.length <= budget).nonzero().squeeze(1)
-        length, row = runs.length[fits].to(logits.device), runs.row[fits].to(logits.device)
+        fits = (length_of <= budget).nonzero().squeeze(1)
+        length, row = length_of[fits], row_of[fits]
         scores = prefix[length - 1, row] + padding[length]
         best = runs.value(int(fits[int(scores.argmax())]))
         out[i] = best + [pad] * (budget - len(best))
