@@ -301,6 +301,20 @@ def test_constrained_ar_is_its_own_row_labelled_with_its_decoding():
     assert [mode.text(r) for r in rows if r.file == "grounded.json"] == ["AR (grounded)"]
 
 
+def test_the_same_documents_under_two_paths_are_one_section():
+    """A copy of the test set on another machine scores the same benchmark; another fingerprint does not."""
+    runs = [
+        ("cpu.json", results(dataset="/work/data/kie", hardware="AMD EPYC (2 cores)")),
+        ("gpu.json", results(dataset=".copy/kie", created="2026-11-03T00:00:00Z")),
+        ("other.json", results(dataset=".copy/kie", fingerprint="cd" * 32)),
+    ]
+    found = sections([row for name, data in runs for row in rows_from_run(name, data)])
+    assert [(s.title, sorted({r.file for r in s.rows})) for s in found] == [
+        (".copy/kie = /work/data/kie · test", ["cpu.json", "gpu.json"]),
+        (".copy/kie · test", ["other.json"]),
+    ]
+
+
 def test_duplicate_created_times_compare_across_offsets(tmp_path):
     """01:00+02:00 is earlier than 00:30Z although the text sorts the other way."""
     runs = [("a.json", results(created="2026-11-02T01:00:00+02:00")), ("b.json", results(created="2026-11-01T23:30:00Z"))]

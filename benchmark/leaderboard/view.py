@@ -81,14 +81,19 @@ def best_rows(rows: Sequence[Row], column: Column) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Section:
-    """One table: the rows of one dataset split (one fingerprint), in leaderboard order."""
+    """One table: the rows of one dataset split (one fingerprint), in leaderboard order.
 
-    dataset: Dataset
+    The same documents scored under two paths (a copy on another machine, say) are one benchmark, so a
+    section is keyed by content, and its title names every path the rows used.
+    """
+
+    dataset: Dataset  # the first of the rows' datasets in sort order; all share split, fingerprint and size
     rows: tuple[Row, ...]
 
     @property
     def title(self) -> str:
-        return f"{self.dataset.id} · {self.dataset.split}"
+        ids = sorted({row.dataset.id for row in self.rows})
+        return f"{' = '.join(ids)} · {self.dataset.split}"
 
     @property
     def note(self) -> str:
@@ -98,10 +103,15 @@ class Section:
         return best_rows(self.rows, column)
 
 
+def _content(row: Row) -> tuple[str, str, int]:
+    return (row.dataset.split, row.dataset.fingerprint, row.dataset.num_documents)
+
+
 def sections(rows: Sequence[Row]) -> list[Section]:
-    """One section per dataset, ordered by dataset id, split and fingerprint."""
-    by_dataset = groupby(sorted(rows, key=lambda r: r.dataset), key=lambda r: r.dataset)
-    return [Section(dataset, tuple(leaderboard_order(list(group)))) for dataset, group in by_dataset]
+    """One section per dataset content (split, fingerprint, size), ordered by its first dataset id."""
+    groups = [list(group) for _, group in groupby(sorted(rows, key=_content), key=_content)]
+    found = [Section(min(r.dataset for r in group), tuple(leaderboard_order(group))) for group in groups]
+    return sorted(found, key=lambda section: section.dataset)
 
 
 def family_colours(rows: Sequence[Row]) -> dict[str, str]:
