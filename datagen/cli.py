@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -119,6 +120,10 @@ def _cmd_build(args: argparse.Namespace) -> int:
         shard_size=args.shard_size,
         calibration_docs=args.calibration_docs,
     )
+    # Each document's values are one encode_batch of ~20 short strings: the Rust tokenizer's thread pool
+    # costs more than it saves there, and its threads take time from the workers on the same cores
+    # (~8% of a one-worker layout-only build). The user's own setting wins.
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     card = build(config, Path(args.out), workers=args.workers, shards=args.shards)
     if card is None:
         print(f"slice {args.shards} of {args.out} done; when every slice is, run: datagen merge {args.out}")

@@ -40,6 +40,7 @@ class Font:
     descent: float  # below the baseline, positive, in em (hhea)
 
     em_cache: dict[str, tuple[float, float, float, float, float]] = field(default_factory=dict, repr=False)
+    token_cache: dict[str, tuple[str, tuple[float, float, float, float, float]]] = field(default_factory=dict, repr=False)
 
     @property
     def space(self) -> float:
@@ -75,6 +76,20 @@ class Font:
         if len(self.em_cache) < 200_000:
             self.em_cache[text] = result
         return result
+
+    def measure(self, token: str) -> tuple[str, tuple[float, float, float, float, float]]:
+        """(printed, extent) of a word as sampled: the ``fallback`` spelling this font prints, and its extent.
+
+        The layout's inner loop; memoized per font on the sampled spelling, which saves the translation and
+        a second look-up for the words that repeat across documents.
+        """
+        hit = self.token_cache.get(token)
+        if hit is None:
+            printed = token.translate(self.fallback)
+            hit = (printed, self.extent(printed))
+            if len(self.token_cache) < 200_000:
+                self.token_cache[token] = hit
+        return hit
 
     def missing(self, text: str) -> set[str]:
         return {c for c in text if c not in self.advances and not c.isspace()}

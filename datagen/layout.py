@@ -137,30 +137,33 @@ class _Engine:
 
     def place(self, runs: list[_Run], x0: float, x1: float, y: float, align: str, wrap: bool = True) -> float:
         """Place runs as words in [x0, x1] from top ``y``; wrap greedily; return the y below them."""
-        lines: list[list[tuple[str, _Run, tuple[float, ...]]]] = [[]]
-        widths = [0.0]
+        lines: list[tuple[list[tuple[str, _Run, tuple[float, ...]]], float]] = []
+        line: list[tuple[str, _Run, tuple[float, ...]]] = []
+        width = 0.0
         avail = x1 - x0
         for run in runs:
-            font, size = run.font, run.size
-            space = font.space * size
+            size = run.size
+            space = run.font.space * size
+            measure = run.font.measure
             for k, part in enumerate(run.text.split("\n")):
-                if k and lines[-1]:
-                    lines.append([])
-                    widths.append(0.0)
+                if k and line:
+                    lines.append((line, width))
+                    line, width = [], 0.0
                 for token in part.split():
-                    token = token.translate(font.fallback)
-                    ext = font.extent(token)
+                    printed, ext = measure(token)
                     w = ext[0] * size
-                    add = w + (space if lines[-1] else 0.0)
-                    if wrap and lines[-1] and widths[-1] + add > avail:
-                        lines.append([])
-                        widths.append(0.0)
-                        add = w
-                    lines[-1].append((token, run, ext))
-                    widths[-1] += add
-        for line, width in zip(lines, widths, strict=True):
-            if line:
-                y = self._emit_line(line, width, x0, x1, y, align)
+                    if not line:
+                        width = w
+                    elif wrap and width + (w + space) > avail:
+                        lines.append((line, width))
+                        line, width = [], w
+                    else:
+                        width += w + space
+                    line.append((printed, run, ext))
+        if line:
+            lines.append((line, width))
+        for words, line_width in lines:
+            y = self._emit_line(words, line_width, x0, x1, y, align)
         return y
 
     def _emit_line(
@@ -207,7 +210,7 @@ class _Engine:
                     line_id,
                     run.field,
                     run.item,
-                    pen_x=left,
+                    left,
                 )
             )
             x += (advance + font.space) * rsize

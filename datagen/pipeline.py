@@ -30,19 +30,28 @@ class Generated:
     pdf: bytes | None = None
 
 
+MAX_ATTEMPTS = 16  # fresh samples of one seed before a template is declared too big for its page
+
+
 def make_layout(template: Template, seed: int, locale: str | None = None) -> tuple[Document, Layout]:
-    """Sample and lay out; on a fixed-size page that overflows, retry with fewer line items."""
-    cap = None
+    """Sample and lay out. On a fixed-size page that overflows, retry with fewer line items; where there
+    are none left to drop, draw a fresh sample of the same seed (rare: the largest font size with the
+    longest values, about one form in 250,000), so every seed yields a document and a 1e6 build never stops."""
+    cap, attempt = None, 0
     while True:
-        doc = sample_document(template, seed, locale, item_cap=cap)
+        doc = sample_document(template, seed, locale, item_cap=cap, attempt=attempt)
         try:
             return doc, layout_document(doc)
         except Overflow:
-            if not doc.items:
+            if doc.items:
+                cap = len(doc.items) - 1
+                continue
+            attempt, cap = attempt + 1, None
+            if attempt == MAX_ATTEMPTS:
                 raise DatagenError(
-                    f"{template.source or template.id}: seed {seed}: content does not fit the page even without line items"
+                    f"{template.source or template.id}: seed {seed}: content does not fit the page in {MAX_ATTEMPTS} samples,"
+                    " even without line items (page too small for the template's font sizes?)"
                 ) from None
-            cap = len(doc.items) - 1
 
 
 def generate(

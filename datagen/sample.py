@@ -197,9 +197,10 @@ def sample_style(template: Template, rng: random.Random) -> DocStyle:
     )
 
 
-def sample_document(template: Template, seed: int, locale: str | None = None, item_cap: int | None = None) -> Document:
-    """Sample values and style. ``item_cap`` limits line items (used when a page overflows)."""
-    rng = random.Random(derive_seed(template.id, seed))
+def sample_document(template: Template, seed: int, locale: str | None = None, item_cap: int | None = None, attempt: int = 0) -> Document:
+    """Sample values and style. ``item_cap`` limits line items and ``attempt`` > 0 draws a fresh sample
+    for the same seed (both used when a page overflows)."""
+    rng = random.Random(derive_seed(template.id, seed, attempt) if attempt else derive_seed(template.id, seed))
     if locale is None:
         locale = rng.choice(template.locales)
     elif locale not in template.locales:

@@ -173,3 +173,15 @@ def test_stats_command(layout_build, capsys):
     assert main(["stats", str(layout_build)]) == 0
     out = capsys.readouterr().out
     assert "36 documents in 7/7 shards" in out and "| receipt | total |" in out
+
+
+def test_rare_collection_restores_the_collector_thresholds_even_on_error() -> None:
+    import gc
+
+    from datagen.build import rare_collection
+
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), rare_collection():
+        assert gc.get_threshold()[0] > before[0]
+        raise RuntimeError
+    assert gc.get_threshold() == before

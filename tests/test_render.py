@@ -407,3 +407,46 @@ def test_every_template_and_locale_reproduces_across_hash_seeds() -> None:
     first, second = (json.loads(r.stdout) for r in runs)
     differ = sorted(k for k in first if first[k] != second[k])
     assert not differ, f"values differ between processes for {differ}"
+
+
+def test_measure_prints_the_fallback_spelling_and_memoizes_by_the_sampled_one() -> None:
+    """The hand font lacks typographic quotes: the layout prints ASCII ones and measures what it prints."""
+    from datagen.fonts import get_font
+
+    hand = get_font("hand")
+    printed, ext = hand.measure("“Müller’s”")
+    assert printed == '"Müller\'s"' and ext == hand.extent(printed)
+    assert hand.measure("“Müller’s”") is hand.measure("“Müller’s”")  # one cache entry per sampled spelling
+    assert get_font("sans").measure("“Müller’s”")[0] == "“Müller’s”"  # a font with the glyphs keeps them
+
+
+APPLICATION = next(p for p in list_templates() if p.parent.name == "form" and p.stem == "application")
+
+
+def test_a_form_that_overflows_its_page_is_sampled_afresh_for_the_same_seed() -> None:
+    """Found by a 1e6 build: the largest font with the longest values overflows a Letter page, and a form
+    has no line items to drop. The same seed then gives a fresh sample, the same one every time."""
+    from datagen.layout import Overflow, layout_document
+    from datagen.pipeline import make_layout
+    from datagen.sample import sample_document
+
+    template = load_template(APPLICATION)
+    seed = 824884100135248280
+    with pytest.raises(Overflow):
+        layout_document(sample_document(template, seed, "es_ES"))
+    first, again = make_layout(template, seed, "es_ES"), make_layout(template, seed, "es_ES")
+    assert first[0].seed == seed and first[0].locale == "es_ES"
+    assert [(w.text, w.x0, w.y0) for w in first[1].words] == [(w.text, w.x0, w.y0) for w in again[1].words]
+
+
+def test_a_template_that_never_fits_its_page_is_an_error(monkeypatch) -> None:
+    from datagen import pipeline
+    from datagen.errors import DatagenError
+    from datagen.layout import Overflow
+
+    def overflow(doc):
+        raise Overflow
+
+    monkeypatch.setattr(pipeline, "layout_document", overflow)
+    with pytest.raises(DatagenError, match=r"form/application.yaml: seed 3: content does not fit the page in 16 samples"):
+        pipeline.make_layout(load_template(APPLICATION), 3)
