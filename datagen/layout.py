@@ -210,7 +210,7 @@ class _Engine:
                     line_id,
                     run.field,
                     run.item,
-                    left,
+                    pen_x=left,
                 )
             )
             x += (advance + font.space) * rsize

@@ -36,7 +36,7 @@ MAX_ATTEMPTS = 16  # fresh samples of one seed before a template is declared too
 def make_layout(template: Template, seed: int, locale: str | None = None) -> tuple[Document, Layout]:
     """Sample and lay out. On a fixed-size page that overflows, retry with fewer line items; where there
     are none left to drop, draw a fresh sample of the same seed (rare: the largest font size with the
-    longest values, about one form in 250,000), so every seed yields a document and a 1e6 build never stops."""
+    longest values; the first 1e6 build met one form), so every seed yields a document and a build never stops."""
     cap, attempt = None, 0
     while True:
         doc = sample_document(template, seed, locale, item_cap=cap, attempt=attempt)
