@@ -26,6 +26,9 @@ FAMILIES: dict[str, tuple[str, str]] = {
 }
 
 
+MEMO_ENTRIES = 200_000  # per font and memo: bounds memory in a 1e6 build, where most numbers are unique
+
+
 @dataclass(frozen=True, eq=False)  # identity hash: one instance per file (get_font caches)
 class Font:
     """One font file with its metrics in em units (multiply by the size in points)."""
@@ -73,7 +76,7 @@ class Font:
                 top = max(top, box[3])
             pen += adv.get(c, miss)
         result = (pen, left, max(right, pen), top, bottom)
-        if len(self.em_cache) < 200_000:
+        if len(self.em_cache) < MEMO_ENTRIES:
             self.em_cache[text] = result
         return result
 
@@ -87,7 +90,7 @@ class Font:
         if hit is None:
             printed = token.translate(self.fallback)
             hit = (printed, self.extent(printed))
-            if len(self.token_cache) < 200_000:
+            if len(self.token_cache) < MEMO_ENTRIES:
                 self.token_cache[token] = hit
         return hit
 
