@@ -315,6 +315,21 @@ def test_the_same_documents_under_two_paths_are_one_section():
     ]
 
 
+def test_a_model_retrained_into_the_same_folder_is_named_by_its_weights(tmp_path):
+    """Same id, other sha: two models, so both rows keep their place and the tables say which weights each is."""
+    retrained = results("models/pip-ref", modes={"pip": (0.95, 40.0)}, created="2026-11-03T00:00:00Z")
+    retrained["model"]["sha"] = "9f" * 32
+    folder = write_runs(
+        tmp_path / "results",
+        {"old.json": results("models/pip-ref", modes={"pip": (0.90, 50.0)}), "new.json": retrained, "other.json": results("org/other")},
+    )
+    assert build(folder, tmp_path / "board") == 0
+    readme = (tmp_path / "board" / "README.md").read_text()
+    old_sha = hashlib.sha256(b"models/pip-ref").hexdigest()[:8]
+    names = [line.split(" | ")[0].removeprefix("| ") for line in table_lines(readme, "data/synth-kie · test")]
+    assert names == ["models/pip-ref @9f9f9f9f", "models/pip-ref @" + old_sha, "org/other", "org/other"]
+
+
 def test_duplicate_created_times_compare_across_offsets(tmp_path):
     """01:00+02:00 is earlier than 00:30Z although the text sorts the other way."""
     runs = [("a.json", results(created="2026-11-02T01:00:00+02:00")), ("b.json", results(created="2026-11-01T23:30:00Z"))]

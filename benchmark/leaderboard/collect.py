@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ class Row:
     dataset: Dataset
     model_id: str
     model_sha: str
+    model_name: str  # what the tables print: the id, plus the weights' short sha where the id is ambiguous (name_models)
     family: str
     dtype: str
     num_parameters: int
@@ -143,6 +145,7 @@ def rows_from_run(name: str, data: dict[str, Any]) -> list[Row]:
                 dataset=Dataset(dataset["id"], dataset["split"], dataset["fingerprint"], dataset["num_documents"]),
                 model_id=model["id"],
                 model_sha=model["sha"],
+                model_name=model["id"],
                 family=model["family"],
                 dtype=model["dtype"],
                 num_parameters=model["num_parameters"],
@@ -176,6 +179,18 @@ def dedupe(rows: Sequence[Row]) -> tuple[list[Row], list[str]]:
                 f"dropped {row.file} ({row.mode}): {winner.file} has the same model sha, dataset fingerprint, mode, decoding and hardware and {why}"
             )
     return [row for row in rows if row in kept], messages
+
+
+def name_models(rows: Sequence[Row]) -> list[Row]:
+    """Give a model id scored with different weights (a model retrained into the same folder) the short sha of each.
+
+    Rows are already told apart by sha (``Row.key``); without this the tables would print two different
+    models under one name, and a reader could not tell which row the shipped weights earned.
+    """
+    shas: defaultdict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        shas[row.model_id].add(row.model_sha)
+    return [replace(row, model_name=f"{row.model_id} @{row.model_sha[:8]}") if len(shas[row.model_id]) > 1 else row for row in rows]
 
 
 def leaderboard_order(rows: Sequence[Row]) -> list[Row]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from benchmark.errors import BenchError
 from benchmark.leaderboard import markdown, page
-from benchmark.leaderboard.collect import Row, dedupe, load_runs, rows_from_run
+from benchmark.leaderboard.collect import Row, dedupe, load_runs, name_models, rows_from_run
 from benchmark.leaderboard.view import family_colours, sections
 from datagen.io import write_atomic
 
@@ -77,7 +77,7 @@ def run_build(args: argparse.Namespace) -> int:
     rows, dropped = dedupe([row for name, data in runs for row in rows_from_run(name, data)])
     for message in dropped:
         print(f"pip-bench: {message}", file=sys.stderr)
-    outputs = render_outputs(rows, len(runs))
+    outputs = render_outputs(name_models(rows), len(runs))
     try:
         for name, data in outputs.items():
             write_atomic(args.out / name, data)

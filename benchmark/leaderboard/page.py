@@ -27,7 +27,7 @@ def _row(row: Row, section: Section, best: dict[str, frozenset[str]]) -> dict[st
     return {
         "id": row.row_id,
         "run": row.file,
-        "model": row.model_id,
+        "model": row.model_name,
         "family": row.family,
         "mode": row.mode,
         "hardware": row.hardware,

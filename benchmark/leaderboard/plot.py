@@ -27,8 +27,10 @@ MINOR_LABEL_DECADES = 3
 FRONT_STYLE = {"color": "0.25", "linestyle": "--", "linewidth": 1.0}
 
 
-def _short(model_id: str) -> str:
-    return model_id.rstrip("/").rsplit("/", 1)[-1]
+def _short(row: Row) -> str:
+    """The model's last path component (and its short sha when the name is ambiguous): room is short on a plot."""
+    short = row.model_id.rstrip("/").rsplit("/", 1)[-1]
+    return short if row.model_name == row.model_id else f"{short} @{row.model_sha[:8]}"
 
 
 def _milliseconds(value: float, _position: float | None = None) -> str:
@@ -60,7 +62,7 @@ def _panel(ax: Axes, section: Section, colours: dict[str, str]) -> None:
         if [r.mode for r in run] == ["ar", "pip"]:
             arrow = {"arrowstyle": "->", "color": colour, "linewidth": 1.2, "shrinkA": 5, "shrinkB": 5}
             ax.annotate("", xy=(run[1].p50_ms, run[1].f1), xytext=(run[0].p50_ms, run[0].f1), arrowprops=arrow, zorder=2)
-        ax.annotate(_short(run[-1].model_id), (run[-1].p50_ms, run[-1].f1), xytext=(5, 4), textcoords="offset points", fontsize=7)
+        ax.annotate(_short(run[-1]), (run[-1].p50_ms, run[-1].f1), xytext=(5, 4), textcoords="offset points", fontsize=7)
     points = [(r.p50_ms, r.f1) for r in timed]
     front = [points[i] for i in pareto_front(points)]
     ax.plot([x for x, _ in front], [y for _, y in front], drawstyle="steps-post", zorder=1, **FRONT_STYLE)

@@ -56,7 +56,7 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("model", "Model", lambda r: r.model_id, lambda r: r.model_id),
+    Column("model", "Model", lambda r: r.model_name, lambda r: r.model_name),
     Column("mode", "Mode", lambda r: r.mode, lambda r: r.mode.upper() + ("" if r.decoding == "none" else f" ({r.decoding})")),
     Column("f1", "F1", lambda r: r.f1, lambda r: f"{r.f1:.3f}", "max"),
     Column("anls", "ANLS", lambda r: r.anls, lambda r: f"{r.anls:.3f}", "max"),
