@@ -8,6 +8,7 @@ the PDF agree by construction.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -36,19 +37,17 @@ class Font:
     key: str  # "family" or "family-bold": the name renderers register it under
     path: Path
     advances: dict[str, float]  # character -> advance width in em
-    bounds: dict[str, tuple[float, float, float, float]]  # character -> glyph xMin, xMax, yMin, yMax in em
     fallback: dict[int, str]  # str.translate table: typographic punctuation the font lacks -> ASCII
     missing_advance: float  # advance of .notdef, for characters the font lacks
     ascent: float  # above the baseline, in em (hhea)
     descent: float  # below the baseline, positive, in em (hhea)
+    space: float  # advance of a space in em (word spacing); a field, not a property: the layout reads it per word
+    # character -> (advance, xMin, xMax, -yMin, yMax): advances and bounds in one look-up for ``extent``'s loop;
+    # a glyph without an outline (space) has bounds that never win a comparison (+inf, -inf, -inf, -inf)
+    glyphs: dict[str, tuple[float, float, float, float, float]]
 
     em_cache: dict[str, tuple[float, float, float, float, float]] = field(default_factory=dict, repr=False)
     token_cache: dict[str, tuple[str, tuple[float, float, float, float, float]]] = field(default_factory=dict, repr=False)
-
-    @property
-    def space(self) -> float:
-        """Advance of a space in em (word spacing)."""
-        return self.advances.get(" ", self.missing_advance)
 
     def width(self, text: str, size: float) -> float:
         """Advance width of ``text`` at ``size`` points (no kerning: renderers draw word by word)."""
@@ -64,17 +63,24 @@ class Font:
         hit = self.em_cache.get(text)
         if hit is not None:
             return hit
-        adv, bounds, miss = self.advances, self.bounds, self.missing_advance
-        pen = left = 0.0
-        right, top, bottom = 0.0, self.ascent, self.descent
+        glyphs, miss = self.glyphs, self.missing_advance
+        pen = left = right = 0.0
+        top, bottom = self.ascent, self.descent
         for c in text:
-            box = bounds.get(c)
-            if box is not None:
-                left = min(left, pen + box[0])
-                right = max(right, pen + box[1])
-                bottom = max(bottom, -box[2])
-                top = max(top, box[3])
-            pen += adv.get(c, miss)
+            glyph = glyphs.get(c)
+            if glyph is None:
+                pen += miss
+                continue
+            advance, x_min, x_max, below, above = glyph
+            if pen + x_min < left:
+                left = pen + x_min
+            if pen + x_max > right:
+                right = pen + x_max
+            if below > bottom:
+                bottom = below
+            if above > top:
+                top = above
+            pen += advance
         result = (pen, left, max(right, pen), top, bottom)
         if len(self.em_cache) < MEMO_ENTRIES:
             self.em_cache[text] = result
@@ -135,13 +141,18 @@ def get_font(family: str, bold: bool = False) -> Font:
             g.recalcBounds(glyf)
             bounds[chr(code)] = (g.xMin / upem, g.xMax / upem, g.yMin / upem, g.yMax / upem)
     hhea = tt["hhea"]
+    missing_advance = hmtx[".notdef"][0] / upem if ".notdef" in hmtx.metrics else 0.5
     return Font(
         key=f"{family}-bold" if bold and FAMILIES[family][1] != FAMILIES[family][0] else family,
         path=path,
         advances=advances,
-        bounds=bounds,
         fallback={ord(c): r for c, r in _PUNCTUATION_FALLBACK.items() if c not in advances and all(x in advances for x in r)},
-        missing_advance=hmtx[".notdef"][0] / upem if ".notdef" in hmtx.metrics else 0.5,
+        missing_advance=missing_advance,
         ascent=hhea.ascent / upem,
         descent=-hhea.descent / upem,
+        space=advances.get(" ", missing_advance),
+        glyphs={
+            c: (a, *((b[0], b[1], -b[2], b[3]) if (b := bounds.get(c)) else (math.inf, -math.inf, -math.inf, -math.inf)))
+            for c, a in advances.items()
+        },
     )

@@ -136,53 +136,63 @@ class _Engine:
     # ----------------------------------------------------------- text placement
 
     def place(self, runs: list[_Run], x0: float, x1: float, y: float, align: str, wrap: bool = True) -> float:
-        """Place runs as words in [x0, x1] from top ``y``; wrap greedily; return the y below them."""
-        lines: list[tuple[list[tuple[str, _Run, tuple[float, ...]]], float]] = []
+        """Place runs as words in [x0, x1] from top ``y``; wrap greedily; return the y below them.
+
+        Each line keeps the largest size, ascent and descent of the runs with a word on it, updated as words
+        join it (once per run, not per word: this and ``_emit_line`` are the hot loop of a layout-only build).
+        """
+        lines: list[tuple[list[tuple[str, _Run, tuple[float, ...]]], float, float, float, float]] = []
         line: list[tuple[str, _Run, tuple[float, ...]]] = []
-        width = 0.0
+        width = lsize = lasc = ldesc = 0.0
         avail = x1 - x0
         for run in runs:
-            size = run.size
-            space = run.font.space * size
-            measure = run.font.measure
+            size, font = run.size, run.font
+            space, asc, desc = font.space * size, font.ascent * size, font.descent * size
+            memo, measure = font.token_cache, font.measure  # the memo's hits inline: a method call per word adds up
+            joined = False  # whether a word of this run is on the current line yet
             for k, part in enumerate(run.text.split("\n")):
                 if k and line:
-                    lines.append((line, width))
+                    lines.append((line, width, lsize, lasc, ldesc))
                     line, width = [], 0.0
                 for token in part.split():
-                    printed, ext = measure(token)
+                    printed, ext = memo.get(token) or measure(token)
                     w = ext[0] * size
-                    if not line:
-                        width = w
-                    elif wrap and width + (w + space) > avail:
-                        lines.append((line, width))
-                        line, width = [], w
+                    if not line or (wrap and width + (w + space) > avail):
+                        if line:
+                            lines.append((line, width, lsize, lasc, ldesc))
+                            line = []
+                        width, lsize, lasc, ldesc = w, size, asc, desc
                     else:
                         width += w + space
+                        if not joined:
+                            lsize, lasc, ldesc = max(lsize, size), max(lasc, asc), max(ldesc, desc)
+                    joined = True
                     line.append((printed, run, ext))
         if line:
-            lines.append((line, width))
-        for words, line_width in lines:
-            y = self._emit_line(words, line_width, x0, x1, y, align)
+            lines.append((line, width, lsize, lasc, ldesc))
+        for words, line_width, size, asc, desc in lines:
+            y = self._emit_line(words, line_width, size, asc, desc, x0, x1, y, align)
         return y
 
     def _emit_line(
-        self, line: list[tuple[str, _Run, tuple[float, ...]]], width: float, x0: float, x1: float, y: float, align: str
+        self,
+        line: list[tuple[str, _Run, tuple[float, ...]]],
+        width: float,
+        size: float,
+        asc: float,
+        desc: float,
+        x0: float,
+        x1: float,
+        y: float,
+        align: str,
     ) -> float:
-        """Emit one line of measured words (``ext`` = Font.extent of each); the hottest loop of layout."""
-        size = asc = desc = 0.0
-        for _, run, _ in line:
-            rsize = run.size
-            if rsize > size:
-                size = rsize
-            if run.font.ascent * rsize > asc:
-                asc = run.font.ascent * rsize
-            if run.font.descent * rsize > desc:
-                desc = run.font.descent * rsize
+        """Emit one line of measured words (``ext`` = Font.extent of each) whose tallest run has ``size``, ``asc``, ``desc``."""
         jit = self.st.jitter
-        uniform = self.rng.uniform
-        baseline = y + asc + (uniform(-jit, jit) if jit else 0.0)
-        self.check(baseline + desc)
+        rand = self.rng.random
+        lo, span = -jit, jit - -jit  # random.uniform(-jit, jit) is lo + span * random(), spelled out: called per word
+        baseline = y + asc + (lo + span * rand() if jit else 0.0)
+        if baseline + desc > self.limit:  # self.check, inlined
+            raise Overflow
         if align == "right":
             x = x1 - width
         elif align == "center":
@@ -195,7 +205,7 @@ class _Engine:
         append = self.out.words.append
         for token, run, (advance, ink_left, ink_right, top, bottom) in line:
             font, rsize = run.font, run.size
-            left = x + uniform(-jit, jit) * 0.3 if jit else x
+            left = x + (lo + span * rand()) * 0.3 if jit else x
             append(
                 Word(
                     token,
@@ -210,7 +220,7 @@ class _Engine:
                     line_id,
                     run.field,
                     run.item,
-                    pen_x=left,
+                    left,
                 )
             )
             x += (advance + font.space) * rsize
