@@ -450,3 +450,26 @@ def test_a_template_that_never_fits_its_page_is_an_error(monkeypatch) -> None:
     monkeypatch.setattr(pipeline, "layout_document", overflow)
     with pytest.raises(DatagenError, match=r"form/application.yaml: seed 3: content does not fit the page in 16 samples"):
         pipeline.make_layout(load_template(APPLICATION), 3)
+
+
+def test_a_line_is_as_tall_as_the_runs_with_a_word_on_it() -> None:
+    """``place`` tracks each line's tallest run as words join it: a big run that wraps to the next line must
+    not make the line before it taller, and one that shares the line must."""
+    from datagen.fonts import get_font
+    from datagen.layout import _Engine, _Run
+    from datagen.sample import sample_document
+
+    doc = sample_document(load_template(APPLICATION), 1)
+    doc.style.jitter = 0.0
+    sans = get_font("sans")
+
+    def baselines(width: float) -> list[tuple[str, int, float]]:
+        engine = _Engine(doc)
+        engine.place([_Run("aa bb", sans, 10.0), _Run("CC", sans, 30.0)], 0.0, width, 0.0, "left")
+        return [(w.text, w.line, w.baseline) for w in engine.out.words]
+
+    one_line = 30.0 * sans.ascent
+    assert baselines(1000.0) == [("aa", 0, one_line), ("bb", 0, one_line), ("CC", 0, one_line)]
+    small = 10.0 * sans.ascent
+    below = small + 10.0 * sans.descent + 10.0 * doc.style.line_gap + 30.0 * sans.ascent
+    assert baselines(sans.width("aa bb", 10.0) + 1.0) == [("aa", 0, small), ("bb", 0, small), ("CC", 1, below)]
