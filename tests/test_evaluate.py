@@ -20,7 +20,7 @@ from benchmark.adapters.base import Batch, ModelSpec
 from benchmark.adapters.qwen2_vl import Qwen2VLAdapter
 from benchmark.cli import main
 from benchmark.data import load_eval_set
-from benchmark.evaluate import EvalConfig, Prediction, PredictionCache, harness_info, predict, stratified, time_modes
+from benchmark.evaluate import EvalConfig, Prediction, PredictionCache, bucketed_batches, harness_info, predict, stratified, time_modes
 from benchmark.pip import attention_mask_4d, derive_budgets, position_ids, slot_positions
 from benchmark.results import schema_errors
 from datagen.build import BuildConfig, build
@@ -157,12 +157,23 @@ def test_resume_skips_finished_documents(dataset, tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         predict(lambda b: answer(b, fail_after=4), docs, 2, cache, "ar")  # interrupted in the third batch
+    finished = seen[:4]  # the two batches answered before the interrupt
     with cache.path.open("a") as fh:
         fh.write('{"id": "half-writ')  # a line cut by a crash is ignored
     seen.clear()
     preds = predict(answer, docs, 2, cache, "ar")
-    assert seen == [d.id for d in docs[4:]]
-    assert [p.id for p in preds] == [d.id for d in docs]
+    assert sorted(seen) == sorted({d.id for d in docs} - set(finished)) and len(seen) == 2
+    assert [p.id for p in preds] == [d.id for d in docs]  # in the caller's order, whatever order the batches ran in
+
+
+def test_batches_bucket_documents_by_doc_type_and_length(dataset):
+    """Left padding to the longest row and PIP slots that only line up within a doc type: batches are bucketed."""
+    docs = load_eval_set(str(dataset), limit=12).documents
+    assert len({d.doc_type for d in docs}) > 1
+    batches = bucketed_batches(docs, 5)
+    flat = [d for batch in batches for d in batch]
+    assert [len(b) for b in batches] == [5, 5, 2] and sorted(d.id for d in flat) == sorted(d.id for d in docs)
+    assert [(d.doc_type, len(d.text)) for d in flat] == sorted((d.doc_type, len(d.text)) for d in docs)
 
 
 def test_rerun_resumes_from_the_cache(dataset, llama, tmp_path, capsys):
