@@ -295,10 +295,11 @@ def time_modes(
     throughput = {mode: {"1": len(v) / sum(s for _, s in v)} for mode, v in per_doc.items()}
     for size in sorted(set(config.timing_batch_sizes) - {1}):
         work = stratified(docs, max(config.timing_docs, size))
+        batches = bucketed_batches(work, size)
         for run in runs.values():
-            run(work[:size])  # warm-up at this shape
+            run(batches[0])  # warm-up at this shape
         total = dict.fromkeys(runs, 0.0)
-        for batch in bucketed_batches(work, size):
+        for batch in batches:
             for mode, run in runs.items():
                 total[mode] += _seconds(run, batch, device)
         for mode in runs:

@@ -28,9 +28,8 @@ FRONT_STYLE = {"color": "0.25", "linestyle": "--", "linewidth": 1.0}
 
 
 def _short(row: Row) -> str:
-    """The model's last path component (and its short sha when the name is ambiguous): room is short on a plot."""
-    short = row.model_id.rstrip("/").rsplit("/", 1)[-1]
-    return short if row.model_name == row.model_id else f"{short} @{row.model_sha[:8]}"
+    """The model's last path component, plus whatever ``name_models`` appended to its id: room is short on a plot."""
+    return row.model_id.rstrip("/").rsplit("/", 1)[-1] + row.model_name.removeprefix(row.model_id)
 
 
 def _milliseconds(value: float, _position: float | None = None) -> str:
