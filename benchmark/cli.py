@@ -87,6 +87,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         max_len=args.max_len,
         seed=args.seed,
         pip_attention=args.pip_attention,
+        pip_answer=args.pip_answer,
         mix_ar=args.mix_ar if args.mix_ar is not None else (0.25 if args.mode == "pip" else 0.0),
         head=args.head,
         match_length=args.match_length,
@@ -115,6 +116,13 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-len", type=int, default=1280, help="longest example in tokens; longer ones are skipped and counted")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--pip-attention", default="bidirectional", choices=["causal", "bidirectional"])
+    p.add_argument(
+        "--pip-answer",
+        default="tokens",
+        choices=["tokens", "span"],
+        help="PIP mode: tokens (each key's masks spell its value) or span (two masks a key point at the value's first and last "
+        "token on the document: a far shorter prompt; pointer head only)",
+    )
     p.add_argument("--mix-ar", type=float, default=None, help="PIP mode: share of AR batches, so the model also runs AR (default 0.25)")
     p.add_argument("--eval-docs", type=int, default=300, help="validation documents scored at the end (0: none)")
     size = p.add_argument_group("model architecture (new models only; --init keeps the initial model's)")
@@ -136,7 +144,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="run a model in AR and/or PIP mode on a dataset; score and time both")
-    p.add_argument("model", help="Hub model id, local model directory, or a shipped reference model: ar-ref, pip-ref")
+    p.add_argument("model", help="Hub model id, local model directory, or a shipped reference model: ar-ref, pip-ref, pip-ref-tokens")
     p.add_argument(
         "--dataset",
         required=True,

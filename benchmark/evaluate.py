@@ -37,7 +37,7 @@ from benchmark.metrics import document_scores, score
 from benchmark.pip import ATTENTION, derive_budgets, overflow_count
 from benchmark.results import SCHEMA_VERSION, results_filename, write_results
 from datagen.io import write_atomic
-from datagen.prompts import parse_ar
+from datagen.prompts import parse_ar, span_budgets
 
 MODES = ("ar", "pip")
 CACHE_DIR = ".pip-bench-cache"
@@ -365,6 +365,11 @@ def evaluate(
         raise BenchError(
             f"{grounded[0]} grounded keeps values inside the document's words, which the {adapter_cls.name} adapter does not give the model"
         )
+    if "pip" in config.modes and config.pip_constraint != "none" and getattr(model_config, "pip_answer", "tokens") == "span":
+        raise BenchError(
+            f"--pip-constraint {config.pip_constraint} is for token answers; {spec.id} answers in spans (config.pip_answer), "
+            "which are read from the document already: run it without the constraint"
+        )
     evalset = load_eval_set(dataset, split, limit, images=getattr(adapter_cls, "reads_images", False), revision=dataset_revision)
     adapter = adapter_cls.load(spec, model_config)
     for mode in config.modes:
@@ -375,6 +380,7 @@ def evaluate(
         tqdm.write(f"note: the tokenizer of {spec.id} had no [mask] token; added one (untrained embedding)", file=sys.stderr)
 
     budgets = _budgets(adapter, evalset)
+    span = adapter.pip_answer() == "span"
     info = adapter.info()
     device = adapter.device
     modes: dict[str, Any] = {}
@@ -388,6 +394,7 @@ def evaluate(
             if mode == "ar"
             else {"attention": config.pip_attention, "budgets": budgets}
             | ({"constraint": config.pip_constraint} if config.pip_constraint != "none" else {})
+            | ({"answer": "span"} if span else {})
         )
         key = {
             "model": info["sha"],
@@ -405,7 +412,8 @@ def evaluate(
             "by_doc_type": by_type,
             "num_documents": len(preds),
             "parse_failures": sum(not p.parsed for p in preds),
-            "budget_overflow": overflow_count(adapter.tokenizer, evalset.documents, budgets) if mode == "pip" else 0,
+            # a span answer has no length budget: any run of the document is reachable
+            "budget_overflow": overflow_count(adapter.tokenizer, evalset.documents, budgets) if mode == "pip" and not span else 0,
             "timing": None,
         }
     runs = {mode: _runner(adapter, mode, config, budgets) for mode in config.modes}
@@ -443,7 +451,10 @@ def evaluate(
 
 
 def _budgets(adapter: Adapter, evalset: EvalSet) -> dict[str, dict[str, int]]:
-    """The model's own budgets where it declares them (trained in PIP format), else derived from the data."""
+    """The model's own budgets where it declares them (trained in PIP format), else derived from the data;
+    a span answer has two masks a key whatever the values' lengths."""
+    if adapter.pip_answer() == "span":
+        return {t: span_budgets(t) for t in sorted({d.doc_type for d in evalset.documents})}
     declared = adapter.pip_budgets() or {}
     needed = {d.doc_type for d in evalset.documents}
     missing = [d for d in evalset.documents if d.doc_type not in declared]

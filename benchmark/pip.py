@@ -109,3 +109,38 @@ def split_slots(ids: Sequence[int], doc_type: str, budgets: dict[str, int]) -> l
     if start != len(ids):
         raise ValueError(f"{len(ids)} mask slots for a {doc_type} whose budgets sum to {start}")
     return out
+
+
+# ----------------------------------------------------------------------------- span answers
+
+
+def value_spans(text: str, value: str) -> list[tuple[int, int]]:
+    """Every ``(start, end)`` character span of ``text`` where ``value`` is printed as a run of whole words;
+    a line break in the document counts as the space between two words of the value (a multi-line
+    address). What a span answer is trained to point at; several spans when a value is printed twice."""
+    flat = text.replace("\n", " ")
+    spans, start = [], flat.find(value)
+    while value and start >= 0:
+        end = start + len(value)
+        if (start == 0 or flat[start - 1] == " ") and (end == len(flat) or flat[end] == " "):
+            spans.append((start, end))
+        start = flat.find(value, start + 1)
+    return spans
+
+
+def token_at(offsets: Sequence[tuple[int, int]], char: int) -> int:
+    """The index of the token whose character span holds ``char`` (offsets as a fast tokenizer gives them)."""
+    for i, (start, end) in enumerate(offsets):
+        if start <= char < end:
+            return i
+    raise ValueError(f"no token holds character {char}")
+
+
+def read_span(start: torch.Tensor, end: torch.Tensor) -> tuple[int, int] | None:
+    """The ``(first, last)`` source positions a key's two span masks point at, from their copy
+    probabilities over the sources; None when the start mask is more likely not to copy at all (the
+    model answers ``unknown``). The end is read at or after the start, so a span is never reversed."""
+    if float(start.sum()) < 0.5:
+        return None
+    first = int(start.argmax())
+    return first, first + int(end[first:].argmax())

@@ -19,7 +19,9 @@ value is a contiguous run of document tokens.
 
 - PIP: only the first mask of a key's run has to find the value; the ``k``-th mask after it copies the
   source ``k`` tokens further on (``span_shift``). Its gate still decides, slot by slot, whether to copy or
-  to pad.
+  to pad. A model trained on *span* answers (``config.pip_answer == "span"``, ``span_copy`` off) has two
+  masks a key instead, pointing at the value's first and last token; the harness reads the span from the
+  ``copy_probs`` the forward returns when asked (``benchmark.pip.read_span``).
 - AR (``match_length > 0``): the copy attention gets a learned bias towards each source that continues the
   answer written so far, graded by how many of the answer's last tokens match the document just before
   that source (``match_lengths``; capped at ``match_length``). It is what an induction head learns, given
@@ -39,6 +41,7 @@ classes (``pip-bench`` does so itself); no ``trust_remote_code``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -133,6 +136,13 @@ class MatchState:
         for t in range(max(int(answer_start.min()), first), width):
             lengths[:, t - first] = state.advance(ids[:, t], active=answer_start <= t)
         return lengths
+
+
+@dataclass
+class PointerOutput(CausalLMOutputWithPast):
+    """``CausalLMOutputWithPast`` plus ``copy_probs`` (batch, kept positions, sources), when asked for."""
+
+    copy_probs: torch.FloatTensor | None = None
 
 
 class PointerForCausalLM(LlamaForCausalLM):
@@ -238,15 +248,21 @@ class PointerForCausalLM(LlamaForCausalLM):
         shifted = torch.gather(start_weights, 2, source) * valid
         return torch.where(shifted_rows[:, :, None], shifted, weights)
 
-    def mix(self, hidden: torch.Tensor, read: torch.Tensor, weights: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    def gate(self, hidden: torch.Tensor, read: torch.Tensor) -> torch.Tensor:
+        """(..., 3) probabilities of generating, copying and copying the twin, from the queries' hidden states
+        and what their copy attention reads."""
+        return torch.softmax(self.copy_gate(hidden + read).float(), dim=-1)
+
+    def mix(self, hidden: torch.Tensor, read: torch.Tensor, weights: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Log-probabilities (n, vocab) from n queries' hidden states (n, d), what their copy attention
-        reads (n, d), their copy weights (n, sources) and the sources' token ids (n, sources)."""
-        gate = torch.softmax(self.copy_gate(hidden + read).float(), dim=-1)
+        reads (n, d), their copy weights (n, sources) and the sources' token ids (n, sources); and how
+        likely each query is to copy at all (n,): the copy gates together."""
+        gate = self.gate(hidden, read)
         probs = gate[:, :1] * torch.softmax(self.lm_head(hidden).float(), dim=-1)
         # in place: a PIP pass has ~185 queries x 8,192 tokens here, and the product above is saved by no backward
         probs.scatter_add_(1, ids, gate[:, 1:2] * weights)
         probs.scatter_add_(1, self.twin[ids], gate[:, 2:3] * weights)
-        return probs.clamp_min(1e-20).log()
+        return probs.clamp_min(1e-20).log(), gate[:, 1] + gate[:, 2]
 
     def matched(self, input_ids: torch.Tensor, answer_start: torch.Tensor | None, first: int = 0) -> torch.Tensor | None:
         """AR span copy's match lengths for the positions ``first``… of a whole sequence whose answer starts
@@ -263,16 +279,19 @@ class PointerForCausalLM(LlamaForCausalLM):
         rows: torch.Tensor,
         cols: torch.Tensor,
         answer_start: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Training: log-probabilities at the positions ``(rows, cols)`` of a full-sequence pass (an AR
         example's answer starting at ``answer_start``: only the positions from the earliest answer on need
-        the copy attention, a fraction of an AR sequence)."""
+        the copy attention, a fraction of an AR sequence), and their copy probabilities (n, sources): how
+        likely each position is to copy from each source, which a span answer is trained on."""
         first = max(int(answer_start.min()) - 1, 0) if answer_start is not None else 0
         queries = torch.arange(first, hidden.shape[1], device=hidden.device)
         matched = self.matched(input_ids, answer_start, first)
         weights = self.copy_weights(hidden[:, first:], self.copy_key(hidden), input_ids, attention_mask, queries, 0, matched)
         read = weights.to(hidden.dtype) @ self.copy_value(hidden)
-        return self.mix(hidden[rows, cols], read[rows, cols - first], weights[rows, cols - first], input_ids[rows])
+        kept = weights[rows, cols - first]
+        log_probs, copying = self.mix(hidden[rows, cols], read[rows, cols - first], kept, input_ids[rows])
+        return log_probs, kept * copying[:, None]
 
     def _memory(self, cache: Any, past: int, hidden: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Copy keys, values and ids of every position so far: the earlier ones live on the KV cache object."""
@@ -318,10 +337,13 @@ class PointerForCausalLM(LlamaForCausalLM):
         cache_position: torch.LongTensor | None = None,
         logits_to_keep: int | torch.Tensor = 0,
         answer_start: torch.LongTensor | None = None,
+        output_copy_probs: bool = False,
         **kwargs: Any,
-    ) -> CausalLMOutputWithPast:
+    ) -> PointerOutput:
         """As Llama's, plus ``answer_start`` (per row) for a whole AR sequence scored in one pass: AR span
-        copy then matches from there, as generating the answer does."""
+        copy then matches from there, as generating the answer does; and ``output_copy_probs``: return
+        each kept position's probability of copying from each source *instead of* the logits (``logits`` is
+        None): a span answer reads only these, and skipping the vocabulary saves ~8% of a span pass."""
         if input_ids is None:
             raise ValueError("the copy head needs input_ids (it copies token ids); inputs_embeds alone are not supported")
         past = past_key_values.get_seq_length() if past_key_values is not None else 0
@@ -342,13 +364,20 @@ class PointerForCausalLM(LlamaForCausalLM):
         matched = self._decoding_match(out.past_key_values, past, input_ids, answer_start)
         weights = self.copy_weights(kept, keys, ids, attention_mask, queries, past, None if matched is None else matched[:, keep])
         read = weights.to(values.dtype) @ values
+        if output_copy_probs:
+            if labels is not None:
+                raise ValueError("output_copy_probs returns no logits to compute a loss on; pass labels without it")
+            gate = self.gate(kept, read)
+            copy_probs = weights * (gate[..., 1] + gate[..., 2])[..., None]
+            return PointerOutput(past_key_values=out.past_key_values, hidden_states=out.hidden_states, copy_probs=copy_probs)
         batch, n, width = weights.shape
         source_ids = ids[:, None, :].expand(batch, n, width).reshape(batch * n, width)
-        logits = self.mix(kept.flatten(0, 1), read.flatten(0, 1), weights.flatten(0, 1), source_ids).view(batch, n, -1)
+        logits, _ = self.mix(kept.flatten(0, 1), read.flatten(0, 1), weights.flatten(0, 1), source_ids)
+        logits = logits.view(batch, n, -1)
         loss = None
         if labels is not None:
             loss = F.cross_entropy(logits[:, :-1].flatten(0, 1), labels[:, 1:].flatten(), ignore_index=-100)
-        return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=out.past_key_values, hidden_states=out.hidden_states)
+        return PointerOutput(loss=loss, logits=logits, past_key_values=out.past_key_values, hidden_states=out.hidden_states)
 
 
 AutoConfig.register(MODEL_TYPE, PointerConfig)

@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from datagen.io import write_atomic
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
 
 

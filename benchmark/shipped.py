@@ -1,8 +1,9 @@
 """The reference models shipped inside the package, so ``pip-bench evaluate pip-ref`` works right after
 install with no training and no download.
 
-``ar-ref`` and ``pip-ref`` are ordinary ``save_pretrained`` directories under ``benchmark/models/`` (weights
-in float16, model cards next to them). A name stands for a shipped model only when no folder of that name
+``ar-ref``, ``pip-ref`` (span answers) and ``pip-ref-tokens`` (the masks spell each value, the paper's form)
+are ordinary ``save_pretrained`` directories under ``benchmark/models/`` (weights in float16, model cards
+next to them). A name stands for a shipped model only when no folder of that name
 exists where the command runs, so a user's own ``./pip-ref`` still wins.
 """
 
@@ -18,7 +19,7 @@ def shipped_names() -> list[str]:
 
 
 def resolve_model(model_id: str) -> str:
-    """The shipped model's directory for ``ar-ref`` / ``pip-ref``; any other id unchanged."""
+    """The shipped model's directory for a shipped name (``ar-ref``, ``pip-ref``, …); any other id unchanged."""
     if model_id in shipped_names() and not Path(model_id).exists():
         return str(SHIPPED / model_id)
     return model_id

@@ -7,7 +7,9 @@ uses, so a trained model is evaluated exactly as it was trained), and the loop.
 - ``--mode ar``: ``ar_prompt + "\\n"`` → the JSON answer + EOS; loss on the answer tokens only.
 - ``--mode pip``: ``pip_prompt`` with every key's run of ``[mask]``; the loss is on the masks only, each
   target read from the logits one position earlier (``benchmark.pip``'s alignment) under the answer-span
-  attention the harness will use. ``--init`` an AR model first: the paper's recipe (AR base, then PIP). ``--mix-ar`` keeps a share of
+  attention the harness will use. ``--pip-answer span`` (copy head only): two masks a key, trained to
+  point at the value's first and last token on the document; the loss is the copy probability of the
+  positions where the value is printed (any of them, when it is printed twice). ``--init`` an AR model first: the paper's recipe (AR base, then PIP). ``--mix-ar`` keeps a share of
   AR batches so the one model runs both modes, and its speedup is measured within one model and run.
 
 Either way the loss is computed only where there is a label: the LM head over an 8k vocabulary is most of
@@ -26,7 +28,7 @@ import random
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +39,26 @@ from tqdm import tqdm
 from benchmark.adapters.causal_lm import AR_SEPARATOR
 from benchmark.data import Document
 from benchmark.errors import BenchError
-from benchmark.pip import ATTENTION, attention_mask_4d, derive_budgets
+from benchmark.pip import ATTENTION, attention_mask_4d, derive_budgets, token_at, value_spans
 from benchmark.pointer import PointerConfig, PointerForCausalLM
 from datagen.build import DEFAULT_TOKENIZER
 from datagen.doctypes import DOC_TYPES
 from datagen.io import write_atomic
 from datagen.lazy import CONFIG_FILE
-from datagen.prompts import IGNORE_ID, MASK, ar_prompt, ar_target, encode_all, pip_prompt, pip_target_ids, pip_targets
+from datagen.prompts import (
+    DOCUMENT_OPEN,
+    IGNORE_ID,
+    MASK,
+    PIP_ANSWERS,
+    UNKNOWN,
+    ar_prompt,
+    ar_target,
+    encode_all,
+    pip_prompt,
+    pip_target_ids,
+    pip_targets,
+    span_budgets,
+)
 
 CHECKPOINT_EVERY_S = 300
 HEADS = ("lm", "pointer")
@@ -66,6 +81,7 @@ class TrainConfig:
     max_len: int = 1280  # tokens; longer examples are skipped and counted
     seed: int = 0
     pip_attention: str = "bidirectional"
+    pip_answer: str = "tokens"  # tokens: the masks spell the value; span: two masks point at its first and last token
     mix_ar: float = 0.0  # PIP mode: share of batches in AR format, so one model runs both modes
     head: str = "pointer"  # lm: a plain Llama; pointer: with the copy head (benchmark.pointer)
     match_length: int = 8  # pointer head: AR span copy over up to this many matched tokens (0: off)
@@ -89,6 +105,10 @@ class TrainConfig:
             raise BenchError("--match-length must be 0 (off) or positive")
         if self.pip_attention not in ATTENTION:
             raise BenchError(f"--pip-attention must be one of {', '.join(ATTENTION)}")
+        if self.pip_answer not in PIP_ANSWERS:
+            raise BenchError(f"--pip-answer must be one of {', '.join(PIP_ANSWERS)}")
+        if self.pip_answer == "span" and (self.mode != "pip" or self.head != "pointer"):
+            raise BenchError("--pip-answer span is for --mode pip with the pointer head (a span is read from the copy head)")
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
@@ -158,6 +178,7 @@ class Example:
     ids: list[int]
     labels: list[int]  # IGNORE_ID where there is nothing to predict
     span_start: int  # first position of the bidirectional answer span (PIP); len(ids) for AR
+    sources: dict[int, list[int]] = field(default_factory=dict)  # span answers: label position -> positions to point at ([]: none)
 
 
 def ar_examples(tokenizer: Any, docs: Sequence[Document]) -> list[Example]:
@@ -179,6 +200,40 @@ def pip_examples(tokenizer: Any, docs: Sequence[Document], budgets: dict[str, di
         flat = iter(t for per_key in targets for t in per_key)
         labels = [next(flat) if i == mask_id else IGNORE_ID for i in ids]
         out.append(Example(ids, labels, ids.index(mask_id)))
+    return out
+
+
+def span_examples(tokenizer: Any, docs: Sequence[Document]) -> list[Example]:
+    """Span answers: a present key's two masks point at the first and the last token of its value where it
+    is printed (``value_spans``); its labels, those tokens, are the fallback target of a value printed
+    otherwise (not a run of whole words), which the token loss still teaches. An absent key's first mask
+    is trained not to copy at all (an empty list of sources; the harness then reads ``unknown``): a token
+    target would be copied from the word ``unknown`` in the instruction. Its second mask has no label."""
+    mask_id = tokenizer.convert_tokens_to_ids(MASK)
+    prompts = [pip_prompt(d.doc_type, d.text, span_budgets(d.doc_type), answer="span") for d in docs]
+    encoded = tokenizer(prompts, add_special_tokens=False, return_offsets_mapping=True)
+    values = [v for d in docs for v in d.gold.values() if v is not None]
+    value_ids = iter(encode_all(tokenizer, values))
+    unknown = encode_all(tokenizer, [UNKNOWN])[0][0]
+    out = []
+    for doc, ids, offsets in zip(docs, encoded["input_ids"], encoded["offset_mapping"], strict=True):
+        labels, sources = [IGNORE_ID] * len(ids), {}
+        masks = iter(i for i, t in enumerate(ids) if t == mask_id)
+        for key in DOC_TYPES[doc.doc_type]:
+            first, last = next(masks), next(masks)
+            if key not in doc.gold:  # not annotated by the source: nothing to learn
+                continue
+            value = doc.gold[key]
+            if value is None:
+                labels[first], sources[first] = unknown, []
+                continue
+            own = next(value_ids)
+            labels[first], labels[last] = own[0], own[-1]
+            spans = value_spans(doc.text, value)
+            if spans:
+                sources[first] = [token_at(offsets, len(DOCUMENT_OPEN) + a) for a, _ in spans]
+                sources[last] = [token_at(offsets, len(DOCUMENT_OPEN) + b - 1) for _, b in spans]
+        out.append(Example(ids, labels, ids.index(mask_id), sources))
     return out
 
 
@@ -214,20 +269,35 @@ def collate(batch: Sequence[Example], pad_id: int, attention: str | None) -> dic
         answer_start = torch.tensor([next(i for i, label in enumerate(e.labels) if label != IGNORE_ID) for e in batch])
         return {"input_ids": ids, "attention_mask": padding, "labels": labels, "position_ids": positions, "answer_start": answer_start}
     mask = attention_mask_4d(padding, [e.span_start for e in batch], attention, torch.float32)
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels, "position_ids": positions}
+    out = {"input_ids": ids, "attention_mask": mask, "labels": labels, "position_ids": positions}
+    if any(e.sources for e in batch):
+        # one row per label, in torch.nonzero's (row-major) order: the sources its position should point at,
+        # and whether it has a list at all (an empty one: copy nothing)
+        labelled = [e.sources.get(i) for e in batch for i, label in enumerate(e.labels) if label != IGNORE_ID]
+        out["span_sources"] = torch.zeros((len(labelled), width), dtype=torch.bool)
+        out["span_listed"] = torch.tensor([where is not None for where in labelled])
+        for row, where in enumerate(labelled):
+            out["span_sources"][row, where or []] = True
+    return out
 
 
 def shifted_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Cross-entropy of each labelled token against the logits one position earlier, LM head on those rows only."""
+    """Cross-entropy of each labelled token against the logits one position earlier, LM head on those rows
+    only; a span mask with a list of sources is scored on the copy probability it puts on them, or, when the
+    list is empty (an absent key), on the probability of not copying at all."""
     hidden = model.model(
         input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], position_ids=batch["position_ids"]
     ).last_hidden_state
     rows, cols = torch.nonzero(batch["labels"] != IGNORE_ID, as_tuple=True)
-    if isinstance(model, PointerForCausalLM):
-        logits = model.logits_at(hidden, batch["input_ids"], batch["attention_mask"], rows, cols - 1, batch.get("answer_start"))
-    else:
-        logits = model.lm_head(hidden[rows, cols - 1])
-    return F.cross_entropy(logits, batch["labels"][rows, cols])
+    if not isinstance(model, PointerForCausalLM):
+        return F.cross_entropy(model.lm_head(hidden[rows, cols - 1]), batch["labels"][rows, cols])
+    logits, copy = model.logits_at(hidden, batch["input_ids"], batch["attention_mask"], rows, cols - 1, batch.get("answer_start"))
+    loss = F.cross_entropy(logits, batch["labels"][rows, cols], reduction="none")
+    if "span_sources" in batch:
+        sources = batch["span_sources"]
+        right = torch.where(sources.any(-1), (copy * sources).sum(-1), 1 - copy.sum(-1))
+        loss = torch.where(batch["span_listed"], -right.clamp_min(1e-20).log(), loss)
+    return loss.mean()
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -268,9 +338,15 @@ def train(config: TrainConfig, out: Path, device: str = "cpu", eval_docs: int = 
     docs = load_eval_set(config.dataset, "train").documents
     budgets = None
     streams = {"ar": _kept(ar_examples(tokenizer, docs), config.max_len)} if config.mode == "ar" or config.mix_ar > 0 else {}
-    if config.mode == "pip":  # an AR --init declares no budgets; a PIP --init keeps its own
+    if config.mode == "pip" and config.pip_answer == "span":
+        budgets = {t: span_budgets(t) for t in sorted({d.doc_type for d in docs})}
+        streams["pip"] = _kept(span_examples(tokenizer, docs), config.max_len)
+        _report_unprinted(streams["pip"], docs)
+    elif config.mode == "pip":  # an AR --init declares no budgets; a PIP --init keeps its own
         budgets = getattr(model.config, "pip_budgets", None) or derive_budgets(tokenizer, docs)
         streams["pip"] = _kept(pip_examples(tokenizer, docs, budgets), config.max_len)
+    if config.mode == "pip" and isinstance(model, PointerForCausalLM):
+        model.config.span_copy = config.pip_answer == "tokens"  # a span's two masks each point on their own
 
     model.to(device).train()
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -336,6 +412,13 @@ def train(config: TrainConfig, out: Path, device: str = "cpu", eval_docs: int = 
     return out
 
 
+def _report_unprinted(examples: Sequence[Example], docs: Sequence[Document]) -> None:
+    """Say how many present values are not printed as a run of whole words (trained on their tokens only)."""
+    present = sum(v is not None for d in docs for v in d.gold.values())
+    pointed = sum(len(e.sources) for e in examples) // 2
+    tqdm.write(f"span answers: {pointed} of {present} present values are printed as a run of words to point at", file=sys.stderr)
+
+
 def _kept(examples: list[Example], max_len: int) -> list[Example]:
     kept = [e for e in examples if len(e.ids) <= max_len]
     if not kept:
@@ -356,6 +439,7 @@ def _save_model(model: Any, tokenizer: Any, config: TrainConfig, budgets: dict[s
     if config.mode == "pip":
         model.config.pip_budgets = budgets
         model.config.pip_attention = config.pip_attention
+        model.config.pip_answer = config.pip_answer
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.to("cpu", torch.float16).save_pretrained(out)
@@ -398,6 +482,14 @@ def _architecture(config: TrainConfig) -> str:
     return "Llama"
 
 
+def _answer_form(config: TrainConfig) -> str:
+    if config.mode == "ar":
+        return "autoregressive JSON"
+    if config.pip_answer == "span":
+        return "ONE forward pass over a masked prompt (PIP), two masks a key pointing at the value's first and last token on the document (span answers)"
+    return "ONE forward pass over a masked prompt (PIP)"
+
+
 def _write_card(out: Path, config: TrainConfig, summary: dict[str, Any], scores: dict[str, Any] | None, command: str, device: str) -> None:
     import platform
 
@@ -415,7 +507,7 @@ def _write_card(out: Path, config: TrainConfig, summary: dict[str, Any], scores:
         f"# pip-kie reference {config.mode.upper()} model",
         "",
         f"A {summary['parameters'] / 1e6:.1f}M-parameter {_architecture(config)} trained by `pip-bench train` (pip-kie {__version__}) to extract "
-        f"every field of a document from its words in {'ONE forward pass over a masked prompt (PIP)' if config.mode == 'pip' else 'autoregressive JSON'}.",
+        f"every field of a document from its words in {_answer_form(config)}.",
         "",
         "## How it was trained",
         "",

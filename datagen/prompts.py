@@ -7,7 +7,10 @@ first in the PIP and AR prompts; the chat format carries the image instead.
 - PIP: after the instruction, each key is followed by a run of ``[mask]`` of that key's budget (in
   tokens of a named tokenizer). The target of a key is the value's tokens followed by ``[pad]`` up to
   the budget; an absent key's target is the tokens of ``unknown``. A value longer than its budget is
-  cut to the budget *and reported* (``pip_overflow``), never silently.
+  cut to the budget *and reported* (``pip_overflow``), never silently. A model with a copy head may
+  read the masks as a *span* instead (``answer="span"``): two masks per key that point at the value's
+  first and last token on the document (``benchmark.pip.read_span``), so the prompt carries 2 slots a
+  key instead of the longest value's length; datasets are written in the token form.
 - AR: the same instruction; the target is the JSON object of values (absent keys are ``null``).
   A record imported from a real dataset lists only the keys that dataset annotates; its AR target
   lists those keys, and its PIP targets are None / ``IGNORE_ID`` for the others.
@@ -61,8 +64,11 @@ def instruction(doc_type: str) -> str:
     return f"Extract the fields of this {doc_type}: {keys}. Give each value exactly as printed; a field that is not on the document is {UNKNOWN}."
 
 
+DOCUMENT_OPEN = "<document>\n"  # the document's text starts right after it
+
+
 def with_document(text: str, body: str) -> str:
-    return f"<document>\n{text}\n</document>\n{body}"
+    return f"{DOCUMENT_OPEN}{text}\n</document>\n{body}"
 
 
 # ----------------------------------------------------------------------------- AR and chat
@@ -111,9 +117,26 @@ def chat_messages(doc_type: str, target: str) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------- PIP
 
 
-def pip_instruction(doc_type: str) -> str:
+PIP_ANSWERS = ("tokens", "span")
+SPAN_SLOTS = 2  # a span answer: where the value starts on the document and where it ends
+
+
+def pip_instruction(doc_type: str, answer: str = "tokens") -> str:
+    """The PIP instruction. The span form does not list the keys: its slot lines name every key, and a
+    span prompt is kept short because one pass over it is all a span model computes."""
     # The mask and pad tokens never appear in the instruction itself: every mask in the prompt is a slot.
+    if answer == "span":
+        return (
+            f"Extract the fields of this {doc_type}. Point the two masks after each key at the first and the last token of "
+            f"its value on the document; a field that is not on the document is {UNKNOWN}."
+        )
+    if answer != "tokens":
+        raise ValueError(f"a PIP answer is one of {PIP_ANSWERS}, not {answer!r}")
     return instruction(doc_type) + " Fill the masks after each key with its value, then padding."
+
+
+def span_budgets(doc_type: str) -> dict[str, int]:
+    return dict.fromkeys(DOC_TYPES[doc_type], SPAN_SLOTS)
 
 
 def pip_slots(doc_type: str, budgets: dict[str, int], mask: str = MASK) -> str:
@@ -121,8 +144,8 @@ def pip_slots(doc_type: str, budgets: dict[str, int], mask: str = MASK) -> str:
     return "".join(f"{key}: {mask * budgets[key]}\n" for key in DOC_TYPES[doc_type])
 
 
-def pip_prompt(doc_type: str, text: str, budgets: dict[str, int], mask: str = MASK) -> str:
-    return with_document(text, pip_instruction(doc_type) + "\n" + pip_slots(doc_type, budgets, mask))
+def pip_prompt(doc_type: str, text: str, budgets: dict[str, int], mask: str = MASK, answer: str = "tokens") -> str:
+    return with_document(text, pip_instruction(doc_type, answer) + "\n" + pip_slots(doc_type, budgets, mask))
 
 
 def parse_pip_prompt(prompt: str, doc_type: str, mask: str = MASK) -> dict[str, int]:

@@ -301,6 +301,14 @@ def test_constrained_ar_is_its_own_row_labelled_with_its_decoding():
     assert [mode.text(r) for r in rows if r.file == "grounded.json"] == ["AR (grounded)"]
 
 
+def test_a_span_answer_models_pip_row_says_span():
+    span = results("models/pip-ref")
+    span["model"]["pip_answer"] = "span"
+    rows = rows_from_run("span.json", span)
+    mode = next(c for c in COLUMNS if c.key == "mode")
+    assert sorted(mode.text(r) for r in rows) == ["AR", "PIP (span)"]
+
+
 def test_the_same_documents_under_two_paths_are_one_section():
     """A copy of the test set on another machine scores the same benchmark; another fingerprint does not."""
     runs = [

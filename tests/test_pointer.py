@@ -1,6 +1,6 @@
 """The copy-head model: a registered HF architecture whose incremental decoding equals a full pass,
 which copies only what a position may see, whose span copy continues a value in both modes, and which
-the harness runs like any causal LM."""
+the harness runs like any causal LM; and span answers, trained on exactly what the harness reads."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from benchmark.adapters import load_adapter
 from benchmark.adapters.base import ModelSpec
-from benchmark.pip import attention_mask_4d, derive_budgets, position_ids
+from benchmark.cli import main
+from benchmark.pip import attention_mask_4d, derive_budgets, logit_positions, position_ids
 from benchmark.pointer import MatchState, PointerConfig, PointerForCausalLM, vocabulary_tables
-from benchmark.train import TrainConfig, ar_examples, collate, new_model, pip_examples, shifted_loss
+from benchmark.train import TrainConfig, ar_examples, collate, new_model, pip_examples, shifted_loss, span_examples
 from datagen.build import BuildConfig, build
-from datagen.prompts import MASK
+from datagen.doctypes import DOC_TYPES
+from datagen.prompts import MASK, pip_instruction
 from tests.tiny_models import TOKENIZER, tiny_pointer
 
 
@@ -212,3 +214,131 @@ def test_added_tokens_extend_the_tables_and_are_never_copied(tokenizer):
     model = PointerForCausalLM(config)
     model.resize_token_embeddings(len(tokenizer) + 2)
     assert model.twin.tolist()[-2:] == [len(tokenizer), len(tokenizer) + 1] and not model.copyable[-2:].any()
+
+
+def _span_model(model_dir: Path, out: Path) -> Path:
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    model.config.pip_answer, model.config.span_copy = "span", False
+    model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(model_dir).save_pretrained(out)
+    return out
+
+
+def test_span_examples_point_at_where_each_value_is_printed(dataset, tokenizer):
+    from benchmark.data import load_eval_set
+
+    docs = load_eval_set(str(dataset), "train").documents
+    mask = tokenizer.convert_tokens_to_ids(MASK)
+    pointed = 0
+    for doc, ex in zip(docs, span_examples(tokenizer, docs), strict=True):
+        masks = [i for i, t in enumerate(ex.ids) if t == mask]
+        assert len(masks) == 2 * len(DOC_TYPES[doc.doc_type]) and ex.span_start == masks[0]
+        assert pip_instruction(doc.doc_type, "span") in tokenizer.decode(ex.ids) and ", ".join(
+            DOC_TYPES[doc.doc_type]
+        ) not in tokenizer.decode(ex.ids)
+        for key, first, last in zip(DOC_TYPES[doc.doc_type], masks[::2], masks[1::2], strict=True):
+            value = doc.gold[key]
+            if value is None:
+                assert ex.sources[first] == [] and ex.labels[last] == -100  # trained not to copy; the end has nothing to learn
+                continue
+            assert len(ex.sources[first]) == len(ex.sources[last]) >= 1  # every synthetic value is printed
+            for start, end in zip(ex.sources[first], ex.sources[last], strict=True):
+                assert start < masks[0] and " ".join(tokenizer.decode(ex.ids[start : end + 1]).split()) == value
+                pointed += 1
+    assert pointed > 50
+
+
+def test_span_training_scores_the_copy_probabilities_the_harness_reads(dataset, tokenizer, model_dir, tmp_path):
+    """The span loss of one document is -log of the copy probability the inference forward puts on the
+    positions where each value is printed, or of not copying for an absent key; a value that is not printed
+    as a run of words keeps the token loss."""
+    from benchmark.data import load_eval_set
+
+    model = AutoModelForCausalLM.from_pretrained(_span_model(model_dir, tmp_path / "span")).eval()
+    doc = next(d for d in load_eval_set(str(dataset), "train").documents if None in d.gold.values())
+    key = next(k for k, v in doc.gold.items() if v is not None)
+    doc.gold[key] = "Zq7 not printed"  # no such run of words: the fallback token target
+    (example,) = span_examples(tokenizer, [doc])
+    batch = collate([example], tokenizer.pad_token_id, "bidirectional")
+    with torch.no_grad():
+        loss = shifted_loss(model, batch)
+        labelled = [i for i, t in enumerate(example.labels) if t != -100]
+        wanted, _ = logit_positions([labelled])
+        keep = torch.tensor(wanted)
+        inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "position_ids")}
+        copy = model(**inputs, logits_to_keep=keep, output_copy_probs=True).copy_probs[0]
+        logits = model(**inputs, logits_to_keep=keep).logits[0]
+    kinds, expected = set(), []
+    for i, p in enumerate(labelled):
+        if example.sources.get(p):
+            kinds.add("pointed")
+            expected.append(-copy[i, example.sources[p]].sum().log())
+        elif p in example.sources:
+            kinds.add("absent")
+            expected.append(-(1 - copy[i].sum()).log())
+        else:
+            kinds.add("not printed")
+            expected.append(torch.nn.functional.cross_entropy(logits[i], torch.tensor(example.labels[p])))
+    assert kinds == {"pointed", "absent", "not printed"}
+    torch.testing.assert_close(loss, torch.stack(expected).mean(), rtol=1e-4, atol=1e-4)
+
+
+def test_the_harness_reads_a_span_model_in_one_forward_call(dataset, model_dir, tmp_path, capsys):
+    span_dir = _span_model(model_dir, tmp_path / "span")
+    adapter = load_adapter(ModelSpec(str(span_dir)))
+    from benchmark.data import load_eval_set
+    from benchmark.evaluate import _budgets
+
+    evalset = load_eval_set(str(dataset), limit=4)
+    budgets = _budgets(adapter, evalset)
+    assert adapter.pip_answer() == "span" and all(set(b.values()) == {2} for b in budgets.values())
+    _copy_only(adapter.model, 1)  # every key copies: each value is a run of the prompt's tokens
+    calls = []
+    hook = adapter.model.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        results = adapter.pip(evalset.documents, budgets, "bidirectional")
+    finally:
+        hook.remove()
+    assert len(calls) == 1
+    for doc, result in zip(evalset.documents, results, strict=True):
+        assert result.slots == 2 * len(DOC_TYPES[doc.doc_type]) and tuple(result.values) == DOC_TYPES[doc.doc_type]
+        flat = " ".join(result.prompt.split())
+        assert all(value and value in flat for value in result.values.values())
+    _copy_only(adapter.model, 0)  # the gate never copies: every key is unknown
+    assert all(v is None for r in adapter.pip(evalset.documents, budgets, "bidirectional") for v in r.values.values())
+    # grounding is for token answers: refused in one line, before any work
+    args = [
+        "evaluate",
+        str(span_dir),
+        "--dataset",
+        str(dataset),
+        "--modes",
+        "pip",
+        "--pip-constraint",
+        "grounded",
+        "--output-dir",
+        str(tmp_path),
+    ]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "is for token answers" in err and "Traceback" not in err
+
+
+def test_a_span_is_read_from_its_start_on_and_only_when_the_start_mask_copies():
+    from benchmark.pip import read_span
+
+    start = torch.tensor([0.0, 0.1, 0.6, 0.1, 0.0])
+    end = torch.tensor([0.9, 0.0, 0.0, 0.0, 0.5])  # most of the end's mass lies before the start: not a span
+    assert read_span(start, end) == (2, 4)
+    assert read_span(start, torch.tensor([0.0, 0.0, 0.7, 0.1, 0.0])) == (2, 2)  # a one-token value
+    assert read_span(start * 0.4, end) is None  # copies with probability 0.32 < 1/2: the model answers unknown
+
+
+def test_value_spans_are_whole_words_and_a_line_break_is_a_space():
+    from benchmark.pip import value_spans
+
+    text = "ACME Ltd\n12 Main St\nTotal 12.00 12"
+    assert value_spans(text, "12 Main St") == [(9, 19)]
+    assert value_spans(text, "Ltd 12") == [(5, 11)]  # printed across a line break
+    assert value_spans(text, "12") == [(9, 11), (32, 34)]  # not inside "12.00"
+    assert value_spans(text, "Mai") == [] and value_spans(text, "") == []

@@ -20,12 +20,15 @@ from datagen.prompts import (
     compute_budgets,
     document_text,
     encode_all,
+    instruction,
     parse_ar,
     parse_pip,
     parse_pip_prompt,
+    pip_instruction,
     pip_prompt,
     pip_target_ids,
     pip_targets,
+    span_budgets,
 )
 from datagen.template import list_templates, load_template
 
@@ -130,3 +133,13 @@ def test_encode_all_is_not_padded_by_an_earlier_padded_call():
     tokenizer(["x", "a much longer text to pad the short one to"], padding=True)
     assert encode_all(tokenizer, ["12.50", "a much longer value than that one"]) == alone
     assert len(alone[0]) < len(alone[1])
+
+
+def test_a_span_prompt_has_two_masks_a_key_and_lists_the_keys_only_in_its_slot_lines(records):
+    for record in records:
+        doc_type = record["doc_type"]
+        prompt = pip_prompt(doc_type, document_text(record["words"], record["line_ids"]), span_budgets(doc_type), answer="span")
+        assert parse_pip_prompt(prompt, doc_type) == dict.fromkeys(DOC_TYPES[doc_type], 2)
+        assert pip_instruction(doc_type, "span") in prompt and instruction(doc_type) not in prompt
+    with pytest.raises(ValueError, match="tokens"):
+        pip_instruction("receipt", "spans")

@@ -14,7 +14,7 @@ import benchmark.train as train_module
 from benchmark.cli import main
 from benchmark.data import load_eval_set
 from benchmark.pip import derive_budgets
-from benchmark.train import TrainConfig, ar_examples, parse_duration, pip_examples, train
+from benchmark.train import TrainConfig, ar_examples, collate, new_model, parse_duration, pip_examples, shifted_loss, span_examples, train
 from datagen.build import BuildConfig, build
 from datagen.prompts import MASK, ar_target
 from tests.tiny_models import TOKENIZER, tiny_llama
@@ -118,6 +118,67 @@ def test_ar_then_pip_from_it_gives_loadable_models_with_cards(dataset, tmp_path,
     assert all(used[t] == config["pip_budgets"][t] for t in used)
 
 
+@pytest.fixture(scope="module")
+def ar_model(dataset, tmp_path_factory) -> Path:
+    return train(_config(dataset, steps=30), tmp_path_factory.mktemp("trained") / "ar", eval_docs=0)
+
+
+def _loss(model: torch.nn.Module, examples: list, tokenizer, attention: str | None) -> float:
+    model.eval()
+    with torch.no_grad():
+        return float(shifted_loss(model, collate(examples, tokenizer.pad_token_id, attention)))
+
+
+def test_a_tiny_ar_run_decreases_the_loss(dataset, ar_model, tokenizer):
+    docs = load_eval_set(str(dataset), "train", limit=8).documents
+    torch.manual_seed(0)  # what train() does before building the model: the run's own starting weights
+    start = new_model(_config(dataset), tokenizer)
+    examples = ar_examples(tokenizer, docs)
+    trained = AutoModelForCausalLM.from_pretrained(ar_model, dtype=torch.float32)
+    assert _loss(trained, examples, tokenizer, None) < 0.9 * _loss(start, examples, tokenizer, None)
+
+
+@pytest.mark.parametrize("answer", ["tokens", "span"])
+def test_a_tiny_pip_run_from_the_ar_model_decreases_the_loss(dataset, ar_model, tokenizer, tmp_path, answer):
+    out = train(_config(dataset, mode="pip", init=str(ar_model), steps=30, pip_answer=answer), tmp_path / "pip", eval_docs=2)
+    docs = load_eval_set(str(dataset), "train", limit=8).documents
+    trained = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32)
+    start = AutoModelForCausalLM.from_pretrained(ar_model, dtype=torch.float32)
+    start.config.span_copy = trained.config.span_copy
+    if answer == "span":
+        examples = span_examples(tokenizer, docs)
+        assert trained.config.pip_answer == "span" and not trained.config.span_copy
+        assert all(set(budgets.values()) == {2} for budgets in trained.config.pip_budgets.values())
+    else:
+        examples = pip_examples(tokenizer, docs, trained.config.pip_budgets)
+    assert _loss(trained, examples, tokenizer, "bidirectional") < 0.8 * _loss(start, examples, tokenizer, "bidirectional")
+    results = tmp_path / "results"
+    assert (
+        main(
+            [
+                "evaluate",
+                str(out),
+                "--dataset",
+                str(dataset),
+                "--limit",
+                "3",
+                "--modes",
+                "pip",
+                "--timing-docs",
+                "0",
+                "--output-dir",
+                str(results),
+            ]
+        )
+        == 0
+    )
+    (path,) = results.glob("results_*.json")
+    data = json.loads(path.read_text())
+    assert data["model"]["pip_answer"] == answer and data["modes"]["pip"]["num_documents"] == 3
+    if answer == "span":
+        assert data["modes"]["pip"]["budget_overflow"] == 0 and all(set(b.values()) == {2} for b in data["config"]["pip_budgets"].values())
+
+
 def test_an_interrupted_run_resumes_to_the_same_weights(dataset, tmp_path, monkeypatch):
     monkeypatch.setattr(train_module, "CHECKPOINT_EVERY_S", 0)  # checkpoint after every step
     whole = train(_config(dataset), tmp_path / "whole", eval_docs=0)
@@ -154,6 +215,7 @@ def test_parse_duration():
         (["--steps", "2", "--init", "/no/such/model"], "cannot load"),
         (["--steps", "2", "--mix-ar", "0.5"], "--mix-ar must be in [0, 1) and is for --mode pip"),
         (["--steps", "2", "--init", "TINY_LLAMA"], "is a LlamaForCausalLM; pass --head lm"),
+        (["--steps", "2", "--pip-answer", "span"], "--pip-answer span is for --mode pip with the pointer head"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(dataset, tmp_path, capsys, args, needle):

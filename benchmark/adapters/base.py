@@ -22,9 +22,9 @@ from transformers import LogitsProcessorList
 from benchmark.constrain import AnswerConstraint, ground_pip
 from benchmark.data import Document, Values
 from benchmark.errors import BenchError
-from benchmark.pip import attention_mask_4d, logit_positions, position_ids, slot_positions, split_slots
+from benchmark.pip import attention_mask_4d, logit_positions, position_ids, read_span, slot_positions, split_slots
 from datagen.doctypes import DOC_TYPES
-from datagen.prompts import parse_pip
+from datagen.prompts import PIP_ANSWERS, SPAN_SLOTS, UNKNOWN, parse_pip
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -159,11 +159,20 @@ class Adapter(ABC):
         """Why this model cannot run ``mode``, or None when it can."""
         if mode == "pip" and getattr(self.model.config, "_attn_implementation", None) == "flash_attention_2":
             return "flash_attention_2 takes no custom 4D attention mask; load the model with sdpa or eager attention"
+        if mode == "pip" and self.pip_answer() not in PIP_ANSWERS:
+            return f"config.pip_answer must be one of {', '.join(PIP_ANSWERS)} (got {self.pip_answer()!r})"
+        if mode == "pip" and self.pip_answer() == "span" and "output_copy_probs" not in self._forward_args:
+            return "config.pip_answer is span, but the model's forward returns no copy_probs to read spans from"
         return None
 
     def pip_budgets(self) -> dict[str, dict[str, int]] | None:
         """Budgets the model was trained with (``config.pip_budgets``), which then take precedence."""
         return getattr(self.config, "pip_budgets", None)
+
+    def pip_answer(self) -> str:
+        """How the model reads its masks (``config.pip_answer``): ``tokens`` (the value spelled out, the
+        default) or ``span`` (two masks pointing at the value's first and last token, a copy-head model)."""
+        return getattr(self.config, "pip_answer", "tokens")
 
     # -- the modes ---------------------------------------------------------------------------------
     @property
@@ -215,25 +224,33 @@ class Adapter(ABC):
             results.append(ARResult(prompt=prompt, output=text, new_tokens=n))
         return results
 
-    def pip_forward(self, batch: Batch, attention: str) -> list[torch.Tensor]:
-        """The one forward pass: per row, the logits that fill its masks (one row of logits per mask)."""
+    def pip_forward(self, batch: Batch, attention: str, copy_probs: bool = False) -> list[torch.Tensor]:
+        """The one forward pass: per row, the logits that fill its masks (one row of logits per mask), or
+        with ``copy_probs`` each mask's probabilities of copying each source (what a span answer reads)."""
         inputs = self._on_device(batch.inputs)
         padding = inputs["attention_mask"]
         inputs.setdefault("position_ids", position_ids(padding))
         inputs["attention_mask"] = attention_mask_4d(padding, [pos[0] for pos in batch.positions], attention, self.model.dtype)
         wanted, rows = logit_positions(batch.positions)
+        extra = {"output_copy_probs": True} if copy_probs else {}
         if "logits_to_keep" in self._forward_args:
-            logits = self.model(**inputs, use_cache=False, logits_to_keep=torch.tensor(wanted, device=self.device)).logits
+            out = self.model(**inputs, use_cache=False, logits_to_keep=torch.tensor(wanted, device=self.device), **extra)
         else:
-            logits, rows = self.model(**inputs, use_cache=False).logits, [[p - 1 for p in pos] for pos in batch.positions]
-        return [logits[b, index] for b, index in enumerate(rows)]
+            out, rows = self.model(**inputs, use_cache=False, **extra), [[p - 1 for p in pos] for pos in batch.positions]
+        per_mask = out.copy_probs if copy_probs else out.logits
+        return [per_mask[b, index] for b, index in enumerate(rows)]
 
     @torch.inference_mode()
     def pip(
         self, docs: Sequence[Document], budgets: dict[str, dict[str, int]], attention: str, constraint: str = "none"
     ) -> list[PIPResult]:
-        """One forward pass; ``constraint="grounded"`` then keeps every value a run of the words (``ground_pip``)."""
+        """One forward pass; ``constraint="grounded"`` then keeps every value a run of the words (``ground_pip``).
+        A span answer is read from the prompt already, so it takes no constraint."""
         batch = self.pip_batch(docs, budgets)
+        if self.pip_answer() == "span":
+            if constraint != "none":
+                raise BenchError(f"a span answer takes no PIP constraint (got {constraint!r})")
+            return self._pip_spans(docs, batch, attention)
         results = []
         for doc, prompt, logits in zip(docs, batch.prompts, self.pip_forward(batch, attention), strict=True):
             per_key = split_slots(logits.argmax(-1).tolist(), doc.doc_type, budgets[doc.doc_type])
@@ -242,6 +259,22 @@ class Adapter(ABC):
             values = parse_pip(per_key, doc.doc_type, self.tokenizer)
             raw = [f"{k}: {self.tokenizer.decode(ids)}" for k, ids in zip(DOC_TYPES[doc.doc_type], per_key, strict=True)]
             results.append(PIPResult(prompt=prompt, output="\n".join(raw), values=values, slots=sum(map(len, per_key))))
+        return results
+
+    def _pip_spans(self, docs: Sequence[Document], batch: Batch, attention: str) -> list[PIPResult]:
+        """Each key's value read from its two masks: the document's tokens from the first to the last one they point at."""
+        results = []
+        for row, (doc, prompt, copy) in enumerate(
+            zip(docs, batch.prompts, self.pip_forward(batch, attention, copy_probs=True), strict=True)
+        ):
+            ids = batch.inputs["input_ids"][row].tolist()
+            values: Values = {}
+            for i, key in enumerate(DOC_TYPES[doc.doc_type]):
+                span = read_span(copy[SPAN_SLOTS * i], copy[SPAN_SLOTS * i + 1])
+                text = "" if span is None else " ".join(self.tokenizer.decode(ids[span[0] : span[1] + 1]).split())
+                values[key] = text or None
+            raw = "\n".join(f"{key}: {UNKNOWN if value is None else value}" for key, value in values.items())
+            results.append(PIPResult(prompt=prompt, output=raw, values=values, slots=len(copy)))
         return results
 
     def info(self) -> dict[str, Any]:
@@ -255,6 +288,7 @@ class Adapter(ABC):
             "num_parameters": sum(p.numel() for p in self.model.parameters()),
             "mask_token_added": self.mask_token_added,
             "trust_remote_code": self.spec.trust_remote_code,
+            "pip_answer": self.pip_answer(),
         }
 
 

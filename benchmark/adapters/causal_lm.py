@@ -58,7 +58,7 @@ class CausalLMAdapter(Adapter):
     def pip_batch(self, docs: Sequence[Document], budgets: dict[str, dict[str, int]]) -> Batch:
         prompts = []
         for doc in docs:
-            context = with_document(doc.text, pip_instruction(doc.doc_type))
+            context = with_document(doc.text, pip_instruction(doc.doc_type, self.pip_answer()))
             slots = pip_slots(doc.doc_type, budgets[doc.doc_type], MASK)
             chat = self._chat(context)
             prompts.append(chat + slots if chat else context + "\n" + slots)  # the plain form is datagen's pip_prompt

@@ -46,7 +46,7 @@ class Row:
     dtype: str
     num_parameters: int
     mode: str
-    decoding: str  # the run's --ar-constraint or --pip-constraint for this mode (none, json, grounded)
+    decoding: str  # the run's --ar-constraint or --pip-constraint for this mode (none, json, grounded); span: PIP span answers
     f1: float
     anls: float
     p50_ms: float | None  # None when the run was not timed
@@ -69,6 +69,14 @@ class Row:
     @property
     def date(self) -> str:
         return self.created.date().isoformat()
+
+
+def _decoding(data: dict[str, Any], mode: str) -> str:
+    """How the mode's values were decoded: the run's constraint, or ``span`` for a span-answer model's PIP
+    (which takes no constraint), so a table tells the two PIP answer forms apart (``PIP (span)``)."""
+    if mode == "pip" and data["model"].get("pip_answer") == "span":
+        return "span"
+    return data["config"].get(f"{mode}_constraint", "none")
 
 
 def _utc(text: str) -> datetime:
@@ -150,7 +158,7 @@ def rows_from_run(name: str, data: dict[str, Any]) -> list[Row]:
                 dtype=model["dtype"],
                 num_parameters=model["num_parameters"],
                 mode=mode,
-                decoding=data["config"].get(f"{mode}_constraint", "none"),
+                decoding=_decoding(data, mode),
                 f1=result["metrics"]["f1"],
                 anls=result["metrics"]["anls"],
                 p50_ms=timing["latency"]["p50_ms"] if timing else None,
