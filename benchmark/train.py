@@ -9,8 +9,9 @@ uses, so a trained model is evaluated exactly as it was trained), and the loop.
   target read from the logits one position earlier (``benchmark.pip``'s alignment) under the answer-span
   attention the harness will use. ``--pip-answer span`` (copy head only): two masks a key, trained to
   point at the value's first and last token on the document; the loss is the copy probability of the
-  positions where the value is printed (any of them, when it is printed twice). ``--init`` an AR model first: the paper's recipe (AR base, then PIP). ``--mix-ar`` keeps a share of
-  AR batches so the one model runs both modes, and its speedup is measured within one model and run.
+  positions where the value is printed (any of them, when it is printed twice). ``--init`` an AR model
+  first: the paper's recipe (AR base, then PIP). ``--mix-ar`` keeps a share of AR batches so the one
+  model runs both modes, and its speedup is measured within one model and run.
 
 Either way the loss is computed only where there is a label: the LM head over an 8k vocabulary is most of
 a small model's cost, and most positions are prompt. Training stops at ``--steps`` or ``--time-budget``
@@ -342,8 +343,9 @@ def train(config: TrainConfig, out: Path, device: str = "cpu", eval_docs: int = 
         budgets = {t: span_budgets(t) for t in sorted({d.doc_type for d in docs})}
         streams["pip"] = _kept(span_examples(tokenizer, docs), config.max_len)
         _report_unprinted(streams["pip"], docs)
-    elif config.mode == "pip":  # an AR --init declares no budgets; a PIP --init keeps its own
-        budgets = getattr(model.config, "pip_budgets", None) or derive_budgets(tokenizer, docs)
+    elif config.mode == "pip":  # an AR --init declares no budgets; a token-answer PIP --init keeps its own
+        own = getattr(model.config, "pip_budgets", None) if getattr(model.config, "pip_answer", "tokens") == "tokens" else None
+        budgets = own or derive_budgets(tokenizer, docs)
         streams["pip"] = _kept(pip_examples(tokenizer, docs, budgets), config.max_len)
     if config.mode == "pip" and isinstance(model, PointerForCausalLM):
         model.config.span_copy = config.pip_answer == "tokens"  # a span's two masks each point on their own
@@ -415,7 +417,7 @@ def train(config: TrainConfig, out: Path, device: str = "cpu", eval_docs: int = 
 def _report_unprinted(examples: Sequence[Example], docs: Sequence[Document]) -> None:
     """Say how many present values are not printed as a run of whole words (trained on their tokens only)."""
     present = sum(v is not None for d in docs for v in d.gold.values())
-    pointed = sum(len(e.sources) for e in examples) // 2
+    pointed = sum(bool(where) for e in examples for where in e.sources.values()) // 2  # a value has two masks
     tqdm.write(f"span answers: {pointed} of {present} present values are printed as a run of words to point at", file=sys.stderr)
 
 

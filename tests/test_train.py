@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -139,8 +140,11 @@ def test_a_tiny_ar_run_decreases_the_loss(dataset, ar_model, tokenizer):
 
 
 @pytest.mark.parametrize("answer", ["tokens", "span"])
-def test_a_tiny_pip_run_from_the_ar_model_decreases_the_loss(dataset, ar_model, tokenizer, tmp_path, answer):
+def test_a_tiny_pip_run_from_the_ar_model_decreases_the_loss(dataset, ar_model, tokenizer, tmp_path, capsys, answer):
     out = train(_config(dataset, mode="pip", init=str(ar_model), steps=30, pip_answer=answer), tmp_path / "pip", eval_docs=2)
+    if answer == "span":  # every synthetic value is printed: all of them are pointed at
+        pointed, present = re.search(r"span answers: (\d+) of (\d+) present values", capsys.readouterr().err).groups()
+        assert pointed == present != "0"
     docs = load_eval_set(str(dataset), "train", limit=8).documents
     trained = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32)
     start = AutoModelForCausalLM.from_pretrained(ar_model, dtype=torch.float32)

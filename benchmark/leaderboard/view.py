@@ -27,6 +27,7 @@ NOTES = (
     "PIP speedup vs AR: AR p50 latency over PIP p50 latency, both measured in the same run on the same hardware (PIP rows only).",
     "Bold: the best value of the column in its table (lowest for latency). Latency and throughput depend on the hardware column.",
     "On a shared VM they also depend on the day: rows with one hardware name can differ 2-5x between runs, and so can the speedup (AR and PIP do not slow down alike).",
+    "Mode: (grounded) = values kept to runs of the document's words; PIP (span) = a span-answer model: two masks a key point at the value's first and last token on the document.",
 )
 
 
