@@ -128,10 +128,14 @@ def value_spans(text: str, value: str) -> list[tuple[int, int]]:
     return spans
 
 
-def token_at(offsets: Sequence[tuple[int, int]], char: int) -> int:
-    """The index of the token whose character span holds ``char`` (offsets as a fast tokenizer gives them)."""
+def token_at(offsets: Sequence[tuple[int, int]], char: int, last: bool = False) -> int:
+    """The index of the first (``last``: the last) token whose character span holds ``char``, offsets as a
+    fast tokenizer gives them. A byte-level BPE may split one character into several tokens that all hold
+    it (``Ë`` in ``SYRIË``): a value's span starts at the first of them and ends at the last."""
     for i, (start, end) in enumerate(offsets):
         if start <= char < end:
+            while last and i + 1 < len(offsets) and offsets[i + 1][0] <= char < offsets[i + 1][1]:
+                i += 1
             return i
     raise ValueError(f"no token holds character {char}")
 

@@ -233,7 +233,7 @@ def span_examples(tokenizer: Any, docs: Sequence[Document]) -> list[Example]:
             spans = value_spans(doc.text, value)
             if spans:
                 sources[first] = [token_at(offsets, len(DOCUMENT_OPEN) + a) for a, _ in spans]
-                sources[last] = [token_at(offsets, len(DOCUMENT_OPEN) + b - 1) for _, b in spans]
+                sources[last] = [token_at(offsets, len(DOCUMENT_OPEN) + b - 1, last=True) for _, b in spans]
         out.append(Example(ids, labels, ids.index(mask_id), sources))
     return out
 

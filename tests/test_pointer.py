@@ -342,3 +342,15 @@ def test_value_spans_are_whole_words_and_a_line_break_is_a_space():
     assert value_spans(text, "Ltd 12") == [(5, 11)]  # printed across a line break
     assert value_spans(text, "12") == [(9, 11), (32, 34)]  # not inside "12.00"
     assert value_spans(text, "Mai") == [] and value_spans(text, "") == []
+
+
+def test_a_span_ends_after_every_token_of_its_last_character(tokenizer):
+    from benchmark.pip import token_at
+
+    text = "Land SYRIË x"
+    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
+    end = text.index("Ë")
+    first, last = token_at(offsets, text.index("S")), token_at(offsets, end, last=True)
+    assert token_at(offsets, end) < last  # the byte-level tokenizer splits Ë in two
+    assert tokenizer.decode(ids[first : last + 1]).strip() == "SYRIË"
