@@ -34,7 +34,7 @@ from benchmark.constrain import CONSTRAINTS, PIP_CONSTRAINTS
 from benchmark.data import Document, EvalSet, Values, load_eval_set
 from benchmark.errors import BenchError
 from benchmark.metrics import document_scores, score
-from benchmark.pip import ATTENTION, derive_budgets, overflow_count
+from benchmark.pip import ATTENTION, derive_budgets, overflow_count, pip_answer
 from benchmark.results import SCHEMA_VERSION, results_filename, write_results
 from datagen.io import write_atomic
 from datagen.prompts import parse_ar, span_budgets
@@ -365,7 +365,7 @@ def evaluate(
         raise BenchError(
             f"{grounded[0]} grounded keeps values inside the document's words, which the {adapter_cls.name} adapter does not give the model"
         )
-    if "pip" in config.modes and config.pip_constraint != "none" and getattr(model_config, "pip_answer", "tokens") == "span":
+    if "pip" in config.modes and config.pip_constraint != "none" and pip_answer(model_config) == "span":
         raise BenchError(
             f"--pip-constraint {config.pip_constraint} is for token answers; {spec.id} answers in spans (config.pip_answer), "
             "which are read from the document already: run it without the constraint"

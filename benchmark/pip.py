@@ -46,6 +46,12 @@ def ensure_pip_tokens(tokenizer: Any, model: Any) -> bool:
     return True
 
 
+def pip_answer(config: Any) -> str:
+    """How a model reads its masks (``config.pip_answer``): ``tokens``, the default (each mask spells one
+    token of the value), or ``span`` (two masks a key point at the value's first and last token)."""
+    return getattr(config, "pip_answer", "tokens")
+
+
 def derive_budgets(tokenizer: Any, documents: Sequence[Document]) -> dict[str, dict[str, int]]:
     """Per doc type and key, the mask budget in this tokenizer: a high percentile of gold value lengths."""
     present = [(d.doc_type, k, v) for d in documents for k, v in d.gold.items() if v is not None]

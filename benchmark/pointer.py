@@ -253,16 +253,22 @@ class PointerForCausalLM(LlamaForCausalLM):
         and what their copy attention reads."""
         return torch.softmax(self.copy_gate(hidden + read).float(), dim=-1)
 
+    @staticmethod
+    def copy_probs(weights: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+        """(..., sources) probability of copying from each source: the copy weights times both copy gates
+        (as printed or as its twin, the same source). What a span answer is read from and trained on."""
+        return weights * (gate[..., 1] + gate[..., 2])[..., None]
+
     def mix(self, hidden: torch.Tensor, read: torch.Tensor, weights: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Log-probabilities (n, vocab) from n queries' hidden states (n, d), what their copy attention
-        reads (n, d), their copy weights (n, sources) and the sources' token ids (n, sources); and how
-        likely each query is to copy at all (n,): the copy gates together."""
+        reads (n, d), their copy weights (n, sources) and the sources' token ids (n, sources); and the
+        gate (n, 3) that mixed them."""
         gate = self.gate(hidden, read)
         probs = gate[:, :1] * torch.softmax(self.lm_head(hidden).float(), dim=-1)
         # in place: a PIP pass has ~185 queries x 8,192 tokens here, and the product above is saved by no backward
         probs.scatter_add_(1, ids, gate[:, 1:2] * weights)
         probs.scatter_add_(1, self.twin[ids], gate[:, 2:3] * weights)
-        return probs.clamp_min(1e-20).log(), gate[:, 1] + gate[:, 2]
+        return probs.clamp_min(1e-20).log(), gate
 
     def matched(self, input_ids: torch.Tensor, answer_start: torch.Tensor | None, first: int = 0) -> torch.Tensor | None:
         """AR span copy's match lengths for the positions ``first``… of a whole sequence whose answer starts
@@ -290,8 +296,8 @@ class PointerForCausalLM(LlamaForCausalLM):
         weights = self.copy_weights(hidden[:, first:], self.copy_key(hidden), input_ids, attention_mask, queries, 0, matched)
         read = weights.to(hidden.dtype) @ self.copy_value(hidden)
         kept = weights[rows, cols - first]
-        log_probs, copying = self.mix(hidden[rows, cols], read[rows, cols - first], kept, input_ids[rows])
-        return log_probs, kept * copying[:, None]
+        log_probs, gate = self.mix(hidden[rows, cols], read[rows, cols - first], kept, input_ids[rows])
+        return log_probs, self.copy_probs(kept, gate)
 
     def _memory(self, cache: Any, past: int, hidden: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Copy keys, values and ids of every position so far: the earlier ones live on the KV cache object."""
@@ -367,8 +373,7 @@ class PointerForCausalLM(LlamaForCausalLM):
         if output_copy_probs:
             if labels is not None:
                 raise ValueError("output_copy_probs returns no logits to compute a loss on; pass labels without it")
-            gate = self.gate(kept, read)
-            copy_probs = weights * (gate[..., 1] + gate[..., 2])[..., None]
+            copy_probs = self.copy_probs(weights, self.gate(kept, read))
             return PointerOutput(past_key_values=out.past_key_values, hidden_states=out.hidden_states, copy_probs=copy_probs)
         batch, n, width = weights.shape
         source_ids = ids[:, None, :].expand(batch, n, width).reshape(batch * n, width)

@@ -40,7 +40,7 @@ from tqdm import tqdm
 from benchmark.adapters.causal_lm import AR_SEPARATOR
 from benchmark.data import Document
 from benchmark.errors import BenchError
-from benchmark.pip import ATTENTION, attention_mask_4d, derive_budgets, token_at, value_spans
+from benchmark.pip import ATTENTION, attention_mask_4d, derive_budgets, pip_answer, token_at, value_spans
 from benchmark.pointer import PointerConfig, PointerForCausalLM
 from datagen.build import DEFAULT_TOKENIZER
 from datagen.doctypes import DOC_TYPES
@@ -344,7 +344,7 @@ def train(config: TrainConfig, out: Path, device: str = "cpu", eval_docs: int = 
         streams["pip"] = _kept(span_examples(tokenizer, docs), config.max_len)
         _report_unprinted(streams["pip"], docs)
     elif config.mode == "pip":  # an AR --init declares no budgets; a token-answer PIP --init keeps its own
-        own = getattr(model.config, "pip_budgets", None) if getattr(model.config, "pip_answer", "tokens") == "tokens" else None
+        own = getattr(model.config, "pip_budgets", None) if pip_answer(model.config) == "tokens" else None
         budgets = own or derive_budgets(tokenizer, docs)
         streams["pip"] = _kept(pip_examples(tokenizer, docs, budgets), config.max_len)
     if config.mode == "pip" and isinstance(model, PointerForCausalLM):

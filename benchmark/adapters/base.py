@@ -22,7 +22,7 @@ from transformers import LogitsProcessorList
 from benchmark.constrain import AnswerConstraint, ground_pip
 from benchmark.data import Document, Values
 from benchmark.errors import BenchError
-from benchmark.pip import attention_mask_4d, logit_positions, position_ids, read_span, slot_positions, split_slots
+from benchmark.pip import attention_mask_4d, logit_positions, pip_answer, position_ids, read_span, slot_positions, split_slots
 from datagen.doctypes import DOC_TYPES
 from datagen.prompts import PIP_ANSWERS, SPAN_SLOTS, UNKNOWN, parse_pip
 
@@ -170,9 +170,8 @@ class Adapter(ABC):
         return getattr(self.config, "pip_budgets", None)
 
     def pip_answer(self) -> str:
-        """How the model reads its masks (``config.pip_answer``): ``tokens`` (the value spelled out, the
-        default) or ``span`` (two masks pointing at the value's first and last token, a copy-head model)."""
-        return getattr(self.config, "pip_answer", "tokens")
+        """How the model reads its masks (``benchmark.pip.pip_answer``): ``tokens`` or ``span`` (a copy-head model)."""
+        return pip_answer(self.config)
 
     # -- the modes ---------------------------------------------------------------------------------
     @property
