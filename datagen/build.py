@@ -12,6 +12,15 @@ whose file matches its sidecar and builds the rest; a different config refuses t
 
 Slices. ``--shards K/N`` builds every N-th shard starting at K (0-based), so N machines can share a
 build; ``datagen merge DIR`` (or any unsliced run) checks that every shard is there and writes the card.
+
+Concurrency. Slices (or whole runs) may write into one folder at the same time, as a Slurm array does.
+Preparing the folder (calibration, ``build.json``) happens under ``.datagen/build.lock``; a shard is built
+only under its own lock ``.datagen/locks/NAME.lock`` and into a temporary file named for its writer, so
+no run touches another's unfinished work. The locks are OS file locks (``filelock``): the kernel drops
+them when their process dies, so a temporary file whose shard lock can be taken belongs to a dead run
+and is removed. After ``kill -9`` of the parent alone, each pool worker finishes the shard in hand and
+exits (it cannot report to a dead parent); a rerun started meanwhile waits for that shard's lock and
+then finds it finished.
 """
 
 from __future__ import annotations
@@ -29,8 +38,10 @@ import random
 import re
 import shlex
 import shutil
+import signal
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,6 +51,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from datagen import __version__
@@ -283,14 +295,32 @@ def rare_collection() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
+def shard_lock(out: Path, name: str) -> FileLock:
+    """The lock a run holds while it builds shard ``name`` of ``out`` (see the module docstring)."""
+    path = out / STATE_DIR / "locks" / f"{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(path)
+
+
 def build_shard(config: BuildConfig, budgets: dict[str, dict[str, int]], shard: Shard, out: Path, progress: Any = None) -> dict[str, Any]:
-    """Write one shard (temp file + rename) and its sidecar; return the sidecar."""
+    """Build one shard under its lock and return its sidecar; a shard another run finished meanwhile is kept.
+
+    Blocking on the lock is what makes concurrent runs of one build safe: a second run that reaches a
+    shard the first is still writing waits, then finds it finished.
+    """
+    with shard_lock(out, shard.name):
+        done = finished_shard(out, shard)
+        return done if done is not None else _write_shard(config, budgets, shard, out, progress)
+
+
+def _write_shard(config: BuildConfig, budgets: dict[str, dict[str, int]], shard: Shard, out: Path, progress: Any) -> dict[str, Any]:
+    """Write one shard (temp file + rename) and its sidecar; return the sidecar. Call with the shard's lock held."""
     eager = config.image_format != "none"
     features = dataset_features(image=eager, pdf=config.pdf)
     schema = features.arrow_schema
     tokenizer = load_tokenizer(config.tokenizer)
     final = out / shard.path
-    tmp = final.with_name(f".{final.name}.tmp")
+    tmp = final.with_name(f".{final.name}.{os.getpid()}-{time.time_ns()}.tmp")  # this writer's own
     stats = ShardStats()
     rows: list[dict[str, Any]] = []
     group = ROW_GROUP[config.image_format]
@@ -374,43 +404,59 @@ def command_line() -> str:
     return shlex.join(["datagen", *sys.argv[1:]])
 
 
-def _prepare(config: BuildConfig, out: Path) -> dict[str, Any]:
-    """Create or reuse the output folder; refuse a folder that holds anything else."""
-    eligible(config)  # unknown templates or locales fail before anything is written
+def _matching_state(config: BuildConfig, out: Path) -> dict[str, Any] | None:
+    """The state of the build in ``out`` if there is one; one with another configuration is an error."""
     state_file = _state_path(out)
-    if state_file.exists():
-        state = json.loads(state_file.read_text())
-        if state["config_hash"] != config.digest():
-            raise DatagenError(
-                f"{out} holds a build with a different configuration (hash {state['config_hash']}, this one {config.digest()}); use another --out or the same options"
-            )
+    if not state_file.exists():
+        return None
+    state = json.loads(state_file.read_text())
+    if state["config_hash"] != config.digest():
+        raise DatagenError(
+            f"{out} holds a build with a different configuration (hash {state['config_hash']}, this one {config.digest()}); use another --out or the same options"
+        )
+    return state
+
+
+def _prepare(config: BuildConfig, out: Path) -> dict[str, Any]:
+    """Create or reuse the output folder; refuse a folder that holds anything else.
+
+    Slices started together on a new folder all land here: the first to take ``build.lock`` calibrates
+    and writes the state, the others wait and reuse it (an empty ``.datagen`` is a build being prepared).
+    """
+    eligible(config)  # unknown templates or locales fail before anything is written
+    state = _matching_state(config, out)
+    if state is not None:
         return state
-    if out.exists() and any(out.iterdir()):
+    if out.exists() and any(p.name != STATE_DIR for p in out.iterdir()):
         raise DatagenError(f"{out} is not empty and holds no datagen build; choose an empty or new --out")
     created = not out.exists()
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        (out / STATE_DIR).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DatagenError(f"cannot write to {out}: {exc.strerror}") from None
-    try:
-        _check_disk(config, out)
-        budgets = calibrate_budgets(config)
-    except BaseException:
-        if created:
-            out.rmdir()  # leave nothing behind
-        raise
-    state = {
-        "config": config.to_json(),
-        "config_hash": config.digest(),
-        "generator_version": __version__,
-        "command": command_line(),
-        "budgets": budgets,
-        "shards": [s.path for s in shard_plan(config)],
-    }
-    try:
-        write_atomic(state_file, json.dumps(state, indent=1).encode())
-    except OSError as exc:
-        raise DatagenError(f"cannot write to {out}: {exc.strerror}") from None
+    with FileLock(out / STATE_DIR / "build.lock"):
+        state = _matching_state(config, out)  # prepared by another slice while this one waited
+        if state is not None:
+            return state
+        try:
+            _check_disk(config, out)
+            budgets = calibrate_budgets(config)
+            state = {
+                "config": config.to_json(),
+                "config_hash": config.digest(),
+                "generator_version": __version__,
+                "command": command_line(),
+                "budgets": budgets,
+                "shards": [s.path for s in shard_plan(config)],
+            }
+            try:
+                write_atomic(_state_path(out), json.dumps(state, indent=1).encode())
+            except OSError as exc:
+                raise DatagenError(f"cannot write to {out}: {exc.strerror}") from None
+        except BaseException:
+            if created:  # leave nothing behind; no state exists, so no other run has work in the folder
+                shutil.rmtree(out, ignore_errors=True)
+            raise
     return state
 
 
@@ -445,7 +491,7 @@ def _worker(args: tuple[dict[str, Any], dict[str, dict[str, int]], Shard, str]) 
 _PROGRESS: Any = None
 
 
-def _init_worker(progress: Any) -> None:
+def _set_progress(progress: Any) -> None:
     global _PROGRESS
     _PROGRESS = progress
     with contextlib.suppress(ImportError):
@@ -454,14 +500,28 @@ def _init_worker(progress: Any) -> None:
         cv2.setNumThreads(1)
 
 
+def _init_worker(progress: Any) -> None:
+    """Set up a pool worker: the progress queue, and a quiet, clean exit on Ctrl-C.
+
+    Ctrl-C reaches the whole process group; the parent answers it by terminating the pool (SIGTERM), which
+    a worker turns into ``SystemExit`` so that its temporary file is removed and no traceback is printed.
+    """
+    _set_progress(progress)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 def build(config: BuildConfig, out: Path, workers: int | None = None, shards: str | None = None) -> Path | None:
     """Build (or resume) ``out``; returns the card path when the dataset is complete."""
     k, n = parse_slice(shards)
     state = _prepare(config, out)
     budgets = state["budgets"]
     (out / "data").mkdir(parents=True, exist_ok=True)
-    for stale in (out / "data").glob(".*.tmp"):  # left by a killed run
-        stale.unlink()
+    remove_dead_temps(out)
     plan = shard_plan(config)
     mine = plan[k::n]
     todo = [s for s in mine if finished_shard(out, s) is None]
@@ -474,12 +534,27 @@ def build(config: BuildConfig, out: Path, workers: int | None = None, shards: st
     return finalize_build(out)
 
 
+def remove_dead_temps(out: Path) -> None:
+    """Remove the temporary shard files of dead runs: those whose shard lock nobody holds.
+
+    A live writer holds its shard's lock for as long as its temporary file exists, so a file whose lock
+    can be taken was left by a run that was killed (another slice's work in progress is never touched).
+    """
+    for tmp in (out / "data").glob(".*.tmp"):
+        name = tmp.name[1:].split(".parquet.", 1)[0]
+        try:
+            with shard_lock(out, name).acquire(timeout=0):
+                tmp.unlink(missing_ok=True)
+        except Timeout:
+            continue
+
+
 def _run(config: BuildConfig, budgets: dict[str, Any], todo: list[Shard], out: Path, workers: int, total_docs: int, already: int) -> None:
     bar = tqdm(total=total_docs + already, initial=already, unit="doc", desc=f"building {out}", smoothing=0.05, dynamic_ncols=True)
     jobs = [(config.to_json(), budgets, s, str(out)) for s in todo]
     try:
         if workers == 1:  # in this process: the bar itself receives the progress
-            _init_worker(_BarProgress(bar))
+            _set_progress(_BarProgress(bar))
             for job in jobs:
                 _worker(job)
             return
@@ -503,8 +578,6 @@ def _run(config: BuildConfig, budgets: dict[str, Any], todo: list[Shard], out: P
         raise DatagenError(f"cannot write to {out}: {exc.strerror or exc}") from None
     finally:
         bar.close()
-        for stale in (out / "data").glob(".*.tmp"):
-            stale.unlink(missing_ok=True)
 
 
 class _BarProgress:
@@ -536,6 +609,8 @@ def finalize_build(out: Path) -> Path:
 
     state = read_state(out)
     config = BuildConfig.from_json(state["config"])
+    if (out / "data").is_dir():
+        remove_dead_temps(out)
     missing = [s.name for s in shard_plan(config) if finished_shard(out, s) is None]
     if missing:
         raise DatagenError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import signal
 import subprocess
@@ -99,6 +100,100 @@ def test_kill_9_then_rerun_gives_the_same_dataset(layout_build, tmp_path):
     assert 2 <= done < len(shard_plan(config())), "the kill should land mid-build"
     subprocess.run(cmd, check=True, capture_output=True)
     assert digests(out) == digests(layout_build)
+
+
+def build_command(out: Path, *extra: str) -> list[str]:
+    """The CLI spelling of ``config()`` (layout-only) into ``out``."""
+    cmd = [sys.executable, "-m", "datagen.cli", "build", "--n", "36", "--seed", "3", "--image-format", "none", "--out", str(out)]
+    return [*cmd, "--shard-size", "6", "--calibration-docs", "60", "--width", "256", *extra]
+
+
+def test_concurrent_slices_into_one_new_folder_merge_to_the_full_build(layout_build, tmp_path):
+    # what a Slurm array does: every slice starts at once on a folder that does not exist yet
+    out = tmp_path / "array"
+    procs = [
+        subprocess.Popen(build_command(out, "--workers", "1", "--shards", f"{k}/3"), stderr=subprocess.PIPE, text=True) for k in range(3)
+    ]
+    errors = [p.communicate()[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
+    assert main(["merge", str(out)]) == 0
+    assert digests(out) == digests(layout_build)
+    assert not list((out / "data").glob(".*"))
+
+
+def test_two_full_runs_at_once_share_the_work_and_agree(layout_build, tmp_path):
+    out = tmp_path / "twice"
+    procs = [subprocess.Popen(build_command(out, "--workers", "2"), stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    errors = [p.communicate()[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    assert digests(out) == digests(layout_build)
+
+
+def children(pid: int) -> set[int]:
+    return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads worker pids from Linux /proc")
+def test_kill_9_of_the_parent_only_then_rerun_at_once(tmp_path):
+    # many small JPEG shards; orphaned workers finish the shard in hand, then exit
+    reference = tmp_path / "reference"
+    build(config(image_format="jpeg", shard_size=2), reference, workers=1)
+    out = tmp_path / "orphans"
+    cmd = build_command(out, "--workers", "2")
+    cmd[cmd.index("none")] = "jpeg"
+    cmd[cmd.index("--shard-size") + 1] = "2"
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sidecars = out / ".datagen" / "shards"
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(sidecars.glob("*.json")):
+        time.sleep(0.01)
+    workers = children(proc.pid)
+    assert workers, "the build should run a pool of workers"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    subprocess.run(cmd, check=True, capture_output=True)  # at once, while the orphans may still be writing
+    deadline = time.time() + 30
+    while time.time() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+        time.sleep(0.01)
+    assert not any(Path(f"/proc/{w}").exists() for w in workers), "orphaned workers outlived their parent"
+    assert digests(out) == digests(reference)
+    assert main(["merge", str(out)]) == 0  # every sidecar agrees with its shard
+    assert not list((out / "data").glob(".*"))
+
+
+def test_ctrl_c_with_workers_is_one_line_and_leaves_no_temporary_file(tmp_path):
+    out = tmp_path / "interrupted"
+    cmd = build_command(out, "--workers", "2")
+    cmd[cmd.index("none")] = "jpeg"
+    cmd[cmd.index("--shard-size") + 1] = "2"
+    # its own process group, with SIGINT at its default (a background shell ignores it), as in a terminal
+    proc = subprocess.Popen(
+        cmd, stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((out / ".datagen" / "shards").glob("*.json")):
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends: the parent and every worker
+    err = proc.communicate()[1]
+    assert proc.returncode == 130
+    messages = [
+        line for line in err.replace("\r", "\n").splitlines() if line.strip() and "building" not in line and "calibrating" not in line
+    ]
+    assert messages == ["datagen: interrupted; rerun the same command to resume"]
+    assert not list((out / "data").glob(".*"))
+
+
+def test_only_temporary_files_of_dead_runs_are_removed(tmp_path):
+    from datagen.build import remove_dead_temps, shard_lock
+
+    (tmp_path / "data").mkdir()
+    live = tmp_path / "data" / ".train-00000-of-00002.parquet.11-1.tmp"
+    dead = tmp_path / "data" / ".train-00001-of-00002.parquet.12-1.tmp"
+    live.write_bytes(b"in progress")
+    dead.write_bytes(b"left by kill -9")
+    with shard_lock(tmp_path, "train-00000-of-00002"):  # a live writer of shard 0
+        remove_dead_temps(tmp_path)
+    assert live.exists() and not dead.exists()
 
 
 def test_different_config_refuses_and_touches_nothing(layout_build, capsys):
