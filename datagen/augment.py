@@ -38,7 +38,9 @@ from typing import Annotated, Any
 import cv2
 import numpy as np
 from PIL import Image
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from datagen.limits import within
 
 # One OpenCV thread: a parallel build already runs one worker per core, so OpenCV's own thread pool would
 # only contend with those workers, and the output must not depend on how OpenCV splits the work across a
@@ -60,21 +62,6 @@ _TO_CONTINUOUS = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5], [0.0, 0.0, 1.0]])
 _TO_OPENCV = np.array([[1.0, 0.0, -0.5], [0.0, 1.0, -0.5], [0.0, 0.0, 1.0]])
 
 
-def _within(lowest: float, highest: float) -> AfterValidator:
-    """Validator for a ``[lo, hi]`` parameter: ordered, and inside ``[lowest, highest]`` so that a typo in
-    a template (quality 850, a 30-degree "small" rotation) fails at load time, not as garbage pages."""
-
-    def check(value: Range) -> Range:
-        lo, hi = value
-        if lo > hi:
-            raise ValueError(f"range [{lo}, {hi}] has low > high")
-        if lo < lowest or hi > highest:
-            raise ValueError(f"range [{lo}, {hi}] is outside [{lowest}, {highest}]")
-        return value
-
-    return AfterValidator(check)
-
-
 class AugParams(BaseModel):
     """Common to all augmentations: the probability that it is applied to a given page."""
 
@@ -84,36 +71,36 @@ class AugParams(BaseModel):
 
 
 class RotateParams(AugParams):
-    degrees: Annotated[Range, _within(-20.0, 20.0)] = (-3.0, 3.0)
+    degrees: Annotated[Range, within(-20.0, 20.0)] = (-3.0, 3.0)
 
 
 class PerspectiveParams(AugParams):
-    strength: Annotated[Range, _within(0.0, 0.25)] = (0.0, 0.04)
+    strength: Annotated[Range, within(0.0, 0.25)] = (0.0, 0.04)
 
 
 class BlurParams(AugParams):
-    radius: Annotated[Range, _within(0.0, 10.0)] = (0.3, 1.2)
+    radius: Annotated[Range, within(0.0, 10.0)] = (0.3, 1.2)
 
 
 class NoiseParams(AugParams):
-    sigma: Annotated[Range, _within(0.0, 32.0)] = (2.0, 10.0)
+    sigma: Annotated[Range, within(0.0, 32.0)] = (2.0, 10.0)
 
 
 class JpegParams(AugParams):
-    quality: Annotated[Range, _within(1.0, 100.0)] = (30.0, 85.0)
+    quality: Annotated[Range, within(1.0, 100.0)] = (30.0, 85.0)
 
 
 class BrightnessContrastParams(AugParams):
-    brightness: Annotated[Range, _within(0.0, 3.0)] = (0.85, 1.15)
-    contrast: Annotated[Range, _within(0.0, 3.0)] = (0.8, 1.2)
+    brightness: Annotated[Range, within(0.0, 3.0)] = (0.85, 1.15)
+    contrast: Annotated[Range, within(0.0, 3.0)] = (0.8, 1.2)
 
 
 class PaperTextureParams(AugParams):
-    strength: Annotated[Range, _within(0.0, 1.0)] = (0.02, 0.08)
+    strength: Annotated[Range, within(0.0, 1.0)] = (0.02, 0.08)
 
 
 class InkFadeParams(AugParams):
-    strength: Annotated[Range, _within(0.0, 1.0)] = (0.1, 0.5)
+    strength: Annotated[Range, within(0.0, 1.0)] = (0.1, 0.5)
 
 
 def _uniform(rng: np.random.Generator, bounds: Range) -> float:

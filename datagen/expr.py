@@ -7,6 +7,10 @@ the only callables are the few functions in ``FUNCTIONS``.
 
 Values are ``Decimal`` (money and rates: exact), ``int`` and ``datetime.date``. Money is rounded with
 ``money(x)``, which rounds half-up to the document currency's minor unit, so totals add up exactly.
+
+Compiling and evaluating recurse once per tree level, so an expression is bounded in length and depth
+(``datagen.limits``) before it is compiled: a 20,000-term sum or ``-----...x`` is an ExprError, not a
+RecursionError. The LALR parser itself is iterative, and parentheses leave no level in the tree.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Any
 
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError
+
+from datagen.limits import MAX_DATE_OFFSET_DAYS, MAX_EXPR_CHARS, MAX_EXPR_DEPTH
 
 _GRAMMAR = r"""
 ?start: sum
@@ -89,11 +95,17 @@ class Expression:
 
     def __init__(self, source: str):
         self.source = source
+        if len(source) > MAX_EXPR_CHARS:
+            raise ExprError(f"expression of {len(source)} characters; at most {MAX_EXPR_CHARS}")
         try:
             tree = _PARSER.parse(source)
         except LarkError as exc:
             first_line = str(exc).strip().splitlines()[0]
             raise ExprError(f"cannot parse expression {source!r}: {first_line}") from None
+        if _depth(tree) > MAX_EXPR_DEPTH:
+            raise ExprError(
+                f"expression nested more than {MAX_EXPR_DEPTH} levels deep (each call, sign and term of a sum or product is a level)"
+            )
         self.names: set[str] = set()
         self.columns: set[tuple[str, str]] = set()
         self._fn = self._compile(tree)
@@ -115,7 +127,10 @@ class Expression:
             const: Any = Decimal(text) if "." in text else int(text)
             return lambda env: const
         if kind == "days":
-            delta = dt.timedelta(days=int(Decimal(str(kids[0]))))
+            days = int(Decimal(str(kids[0])))
+            if days > MAX_DATE_OFFSET_DAYS:  # timedelta and date arithmetic end near 2.7 million days
+                raise ExprError(f"{kids[0]} days in {self.source!r}: at most {MAX_DATE_OFFSET_DAYS} days")
+            delta = dt.timedelta(days=days)
             return lambda env: delta
         if kind == "name":
             name = str(kids[0])
@@ -142,6 +157,16 @@ class Expression:
                 raise ExprError(f"{fname}() takes {lo}..{hi} arguments in {self.source!r}")
             return lambda env: impl(env, *(a(env) for a in args))
         raise ExprError(f"unsupported construct {kind!r} in {self.source!r}")  # pragma: no cover
+
+
+def _depth(tree: Tree) -> int:
+    """Levels of the tree, counted without recursion (the point is to refuse trees too deep to recurse)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        stack += [(kid, level + 1) for kid in node.children if isinstance(kid, Tree)]
+    return deepest
 
 
 @lru_cache(maxsize=4096)

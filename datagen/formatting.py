@@ -13,7 +13,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, Protocol
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
 from babel.numbers import get_currency_precision, get_currency_symbol, get_territory_currencies, parse_pattern
 
@@ -118,7 +118,7 @@ def _local_symbol(currency: str, locale: Locale) -> str:
         return symbol
     try:
         return get_currency_symbol(currency, locale=Locale.parse(f"{locale.language}_{currency[:2]}"))
-    except (ValueError, LookupError):
+    except (ValueError, LookupError, UnknownLocaleError):  # no such language in that country (en_AF): keep the code
         return symbol
 
 

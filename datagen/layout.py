@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from datagen.fonts import Font, get_font
+from datagen.limits import MAX_ROLL_MM
 from datagen.sample import Document, apply_case
 from datagen.template import (
+    MM,
     BarcodeBlock,
     BoxBlock,
     CheckboxBlock,
@@ -79,7 +81,7 @@ class Layout:
 
 
 class Overflow(Exception):
-    """The content does not fit a fixed-size page; the caller retries with fewer line items."""
+    """The content does not fit a fixed-size page (or the longest roll); the caller retries with fewer line items."""
 
 
 @dataclass(slots=True)
@@ -109,7 +111,8 @@ class _Engine:
         self.st = st
         self.out = Layout(st.page_width, st.page_height or 0.0, st.paper)
         self.next_line = 0
-        self.limit = (st.page_height - st.margin) if st.page_height else float("inf")
+        # a thermal roll grows with its content, up to MAX_ROLL_MM (its raster must stay a sane size)
+        self.limit = (st.page_height - st.margin) if st.page_height else MAX_ROLL_MM * MM
 
     # ----------------------------------------------------------- helpers
 

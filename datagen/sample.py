@@ -5,6 +5,12 @@ a pool whose entries are pure functions of their index (see ``FakerPool``), so a
 function of (template, seed, generator version).
 Generators run in declaration order; expressions run afterwards in dependency order and consume no
 randomness, so the order of expression evaluation never changes the data.
+
+A page that overflows is laid out again with fewer line items (``datagen.pipeline.make_layout``). The rows
+are drawn from their own generator and every random choice after them is independent of the values, so a
+``Sampler`` draws a sample once and cuts it to any number of items in time independent of the rows it
+drops: the document with ``k`` items is exactly the one a sample capped at ``k`` would have given.
+A generator that fails at run time is a TemplateError naming its file, path and line.
 """
 
 from __future__ import annotations
@@ -13,21 +19,25 @@ import datetime as dt
 import graphlib
 import hashlib
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Any
 
 from datagen.errors import DatagenError
-from datagen.expr import ExprError, parse
+from datagen.expr import parse
 from datagen.formatting import default_currency, formatter
+from datagen.limits import MAX_VALUE_CHARS
 from datagen.providers import new_faker
-from datagen.template import Gen, Template
+from datagen.template import MM, PAGE_SIZES_PT, Gen, Template
 
 # Dates are sampled relative to a fixed day, never "today", so data does not change with the clock.
 REFERENCE_DATE = dt.date(2025, 6, 30)
-MM = 72 / 25.4  # points per millimetre
-PAGE_SIZES_PT = {"a4": (595.28, 841.89), "letter": (612.0, 792.0)}
+# What a generator may raise on values a template allows but cannot use (a string formatted as money,
+# Decimal precision or a date range exhausted by an expression): reported as the generator's error.
+_GENERATOR_ERRORS = (TypeError, ValueError, AttributeError, ArithmeticError)
 
 
 @dataclass
@@ -98,7 +108,14 @@ class FakerPool:
         value = table.get(index)
         if value is None:
             self.fake.seed_instance(derive_seed(self.locale, gen.faker, args_key, index))
-            value = table[index] = getattr(self.fake, gen.faker)(**gen.args)
+            try:
+                value = getattr(self.fake, gen.faker)(**gen.args)
+            except Exception as exc:  # third-party code run with the template's arguments: any failure is theirs
+                raise ValueError(f"Faker {gen.faker}() failed: {type(exc).__name__}: {exc}") from None
+            chars = len(str(value))  # the args bound keeps this call cheap; this bound keeps the value printable
+            if chars > MAX_VALUE_CHARS:
+                raise ValueError(f"Faker {gen.faker}() gave a value of {chars} characters; at most {MAX_VALUE_CHARS}")
+            table[index] = value
         return value
 
 
@@ -197,70 +214,123 @@ def sample_style(template: Template, rng: random.Random) -> DocStyle:
     )
 
 
+class Sampler:
+    """One sample of (template, seed, attempt), cut to any number of line items by ``document``.
+
+    Everything random is drawn here, once: the values, all ``n`` rows, the style, and the per-value
+    printing choices. Only what depends on the rows kept is left to ``document``: the expressions over
+    the items (subtotal, total), the printed values and the random state the layout continues from,
+    which is the state after the kept rows' choices (recorded per row).
+    """
+
+    def __init__(self, template: Template, seed: int, locale: str | None = None, attempt: int = 0):
+        rng = random.Random(derive_seed(template.id, seed, attempt) if attempt else derive_seed(template.id, seed))
+        if locale is None:
+            locale = rng.choice(template.locales)
+        elif locale not in template.locales:
+            raise DatagenError(f"template {template.id} does not support locale {locale!r} (supports: {', '.join(template.locales)})")
+        self.template, self.seed, self.locale = template, seed, locale
+        self.currency = template.currency.get(locale) or default_currency(locale)
+        self.fmt = fmt = formatter(locale, self.currency)
+        fake = faker_pool(locale)
+        item_rng = random.Random(rng.getrandbits(64))
+
+        self.env: dict[str, Any] = {"currency_code": self.currency, "__money_places__": fmt.places}
+        self.gens = gens = {**template.vars, **template.fields}
+        order = _expression_order(template)
+        split = order.index("items") + 1 if "items" in order else 0
+        self.after_items = order[split:]  # expressions evaluated per item count (all of them when there are no items)
+        self.rows: list[dict[str, Any]] = []
+        self.where: tuple[str, ...] = ()
+        with self.located():
+            for name, gen in gens.items():
+                if gen.expr is None:
+                    self.where = self.loc(name)
+                    self.env[name] = _draw(gen, rng, fake, fmt.places)
+            for name in order[:split]:
+                if name == "items":
+                    self.rows = self._sample_items(item_rng, fake)
+                else:
+                    self.where = self.loc(name)
+                    self.env[name] = parse(gens[name].expr).evaluate(self.env)
+
+        self.style = style = sample_style(template, rng)
+        # None: absent; else the case it is printed in. Drawn in the order sample_document always drew them.
+        self.cases = {k: None if g.absent > 0 and rng.random() < g.absent else rng.choice(g.case) for k, g in gens.items()}
+        self.printed_rows: list[dict[str, str]] = []
+        self.states = [rng.getstate()]  # the random state after the first k rows' printing choices
+        if template.items:
+            cols = template.items.columns
+            with self.located():
+                for row in self.rows:
+                    printed = {}
+                    for k, gen in cols.items():
+                        self.where = ("items", "columns", k)
+                        printed[k] = apply_case(fmt.format(row[k], gen.format, style), rng.choice(gen.case))
+                    self.printed_rows.append(printed)
+                    self.states.append(rng.getstate())
+
+    def loc(self, name: str) -> tuple[str, str]:
+        return ("vars" if name in self.template.vars else "fields", name)
+
+    @contextmanager
+    def located(self) -> Iterator[None]:
+        """Report a generator's failure as a TemplateError at the generator (``self.where``)."""
+        try:
+            yield
+        except _GENERATOR_ERRORS as exc:
+            raise self.template.error(self.where, f"{exc} (seed {self.seed}, {self.locale})") from None
+
+    @property
+    def item_count(self) -> int:
+        return len(self.rows)
+
+    def _sample_items(self, rng: random.Random, fake: FakerPool) -> list[dict[str, Any]]:
+        items = self.template.items
+        n = rng.randint(*items.count)
+        places = self.env["__money_places__"]
+        rows = []
+        for _ in range(n):
+            row: dict[str, Any] = {}
+            for col, gen in items.columns.items():
+                if gen.expr is None:
+                    self.where = ("items", "columns", col)
+                    row[col] = _draw(gen, rng, fake, places)
+            scope = {**self.env, **row}
+            for col in _row_order(self.template):
+                gen = items.columns[col]
+                if gen.expr is not None:
+                    self.where = ("items", "columns", col)
+                    scope[col] = row[col] = parse(gen.expr).evaluate(scope)
+            rows.append(row)
+        return rows
+
+    def document(self, item_cap: int | None = None) -> Document:
+        """The document with the first ``min(n, item_cap)`` rows (all ``n`` when ``item_cap`` is None)."""
+        t = self.template
+        k = self.item_count if item_cap is None else min(item_cap, self.item_count)
+        env = dict(self.env)
+        if t.items:
+            env["items"] = self.rows[:k]
+        printed: dict[str, str | None] = {}
+        with self.located():
+            for name in self.after_items:
+                self.where = self.loc(name)
+                env[name] = parse(self.gens[name].expr).evaluate(env)
+            for key, gen in self.gens.items():
+                self.where = self.loc(key)
+                text = self.fmt.format(env[key], gen.format, self.style)
+                case = self.cases[key]
+                printed[key] = None if case is None else apply_case(text, case)
+        rng = random.Random()
+        rng.setstate(self.states[k])
+        values = {key: printed[key] for key in t.fields}
+        var_values = {key: printed[key] for key in t.vars}
+        typed = {key: v for key, v in env.items() if not key.startswith("__")}
+        return Document(t, self.seed, self.locale, self.currency, values, self.printed_rows[:k], typed, var_values, self.style, rng)
+
+
 def sample_document(template: Template, seed: int, locale: str | None = None, item_cap: int | None = None, attempt: int = 0) -> Document:
     """Sample values and style. ``item_cap`` limits line items and ``attempt`` > 0 draws a fresh sample
     for the same seed (both used when a page overflows)."""
-    rng = random.Random(derive_seed(template.id, seed, attempt) if attempt else derive_seed(template.id, seed))
-    if locale is None:
-        locale = rng.choice(template.locales)
-    elif locale not in template.locales:
-        raise DatagenError(f"template {template.id} does not support locale {locale!r} (supports: {', '.join(template.locales)})")
-    currency = template.currency.get(locale) or default_currency(locale)
-    fmt = formatter(locale, currency)
-    fake = faker_pool(locale)
-    item_rng = random.Random(rng.getrandbits(64))
-
-    env: dict[str, Any] = {"currency_code": currency, "__money_places__": fmt.places}
-    gens = {**template.vars, **template.fields}
-    where = "vars/fields"
-    try:
-        for name, gen in gens.items():
-            if gen.expr is None:
-                where = name
-                env[name] = _draw(gen, rng, fake, fmt.places)
-        for name in _expression_order(template):
-            where = name
-            if name == "items":
-                env["items"] = _sample_items(template, item_rng, fake, env, item_cap)
-            else:
-                env[name] = parse(gens[name].expr).evaluate(env)
-    except (ExprError, TypeError, ValueError, AttributeError) as exc:
-        raise DatagenError(f"{template.source or template.id}: {where}: {exc}") from None
-
-    style = sample_style(template, rng)
-    printed: dict[str, str | None] = {}
-    for key, gen in gens.items():
-        absent = gen.absent > 0 and rng.random() < gen.absent
-        text = fmt.format(env[key], gen.format, style)
-        printed[key] = None if absent else apply_case(text, rng.choice(gen.case))
-    values = {k: printed[k] for k in template.fields}
-    var_values = {k: printed[k] for k in template.vars}
-    items = []
-    if template.items:
-        cols = template.items.columns
-        for row in env.get("items", []):
-            items.append({k: apply_case(fmt.format(row[k], cols[k].format, style), rng.choice(cols[k].case)) for k in cols})
-    typed = {k: v for k, v in env.items() if not k.startswith("__")}
-    return Document(template, seed, locale, currency, values, items, typed, var_values, style, rng)
-
-
-def _sample_items(template: Template, rng: random.Random, fake: FakerPool, env: dict[str, Any], cap: int | None) -> list[dict[str, Any]]:
-    items = template.items
-    lo, hi = items.count
-    n = rng.randint(lo, hi)
-    if cap is not None:
-        n = min(n, cap)
-    places = env["__money_places__"]
-    rows = []
-    for _ in range(n):
-        row: dict[str, Any] = {}
-        for col, gen in items.columns.items():
-            if gen.expr is None:
-                row[col] = _draw(gen, rng, fake, places)
-        scope = {**env, **row}
-        for col in _row_order(template):
-            gen = items.columns[col]
-            if gen.expr is not None:
-                scope[col] = row[col] = parse(gen.expr).evaluate(scope)
-        rows.append(row)
-    return rows
+    return Sampler(template, seed, locale, attempt).document(item_cap)

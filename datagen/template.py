@@ -5,45 +5,81 @@ keys (Faker providers, choices, ranges, or safe expressions), line items, augmen
 probabilities and a tree of layout blocks. ``load_template`` checks the structure with pydantic and
 then the meaning (unknown keys, providers, names in expressions, cycles, blocks that reference
 undeclared fields); glyph coverage needs sampled documents and lives in ``datagen.validate``.
-Every error names the file, the path inside it and the YAML line.
+Every error names the file, the path inside it and the YAML line. Every size, count and depth is bounded
+(``datagen.limits``), so a template that loads renders in bounded time and memory.
 """
 
 from __future__ import annotations
 
 import graphlib
+import math
 import re
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
+from babel import Locale, UnknownLocaleError
+from babel.numbers import list_currencies
 from faker.config import AVAILABLE_LOCALES
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from datagen.doctypes import DOC_TYPES, LINE_ITEM_COLUMNS
 from datagen.errors import TemplateError
 from datagen.expr import ExprError, parse
 from datagen.fonts import FAMILIES
+from datagen.formatting import default_currency, formatter
+from datagen.limits import (
+    FONT_PT,
+    JITTER_PT,
+    LINE_GAP,
+    MARGIN_MM,
+    MAX_BLOCK_DEPTH,
+    MAX_DATE_OFFSET_DAYS,
+    MAX_FAKER_ARG,
+    MAX_ITEMS,
+    MAX_LENGTH_PT,
+    MAX_NUMBER,
+    MAX_PLACES,
+    MAX_TEMPLATE_BYTES,
+    MAX_WEIGHT,
+    MAX_YAML_DEPTH,
+    MIN_CONTENT_MM,
+    ROLL_WIDTH_MM,
+    SCALE,
+    within,
+)
 from datagen.providers import new_faker
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+MM = 72 / 25.4  # points per millimetre
+PAGE_SIZES_PT = {"a4": (595.28, 841.89), "letter": (612.0, 792.0)}
 
-
-def _check_range(value: tuple[float, float]) -> tuple[float, float]:
-    if value[0] > value[1]:
-        raise ValueError(f"range [{value[0]}, {value[1]}] has low > high")
-    return value
-
-
-Range = Annotated[tuple[float, float], AfterValidator(_check_range)]
-IntRange = Annotated[tuple[int, int], AfterValidator(_check_range)]
+T = TypeVar("T")
+# A list of alternatives, one drawn per document: an empty one would leave nothing to draw.
+Alternatives = Annotated[list[T], Field(min_length=1)]
+Amount = Annotated[tuple[float, float], within(-MAX_NUMBER, MAX_NUMBER)]
+Whole = Annotated[tuple[int, int], within(-MAX_NUMBER, MAX_NUMBER)]
+Days = Annotated[tuple[int, int], within(-MAX_DATE_OFFSET_DAYS, MAX_DATE_OFFSET_DAYS)]
+Fraction = Annotated[tuple[float, float], within(0.0, 1.0)]
+Length = Annotated[tuple[float, float], within(0.0, MAX_LENGTH_PT)]
+Scale = Annotated[tuple[float, float], within(*SCALE)]
+Weight = Annotated[float, Field(gt=0, le=MAX_WEIGHT, allow_inf_nan=False)]
 
 
 def _check_times(value: tuple[str, str]) -> tuple[str, str]:
     for text in value:
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", text):
             raise ValueError(f"time {text!r} is not HH:MM")
-    return _check_range(value)
+    if value[0] > value[1]:
+        raise ValueError(f"range [{value[0]}, {value[1]}] has low > high")
+    return value
+
+
+def _check_labels(value: list[str] | dict[str, list[str]]) -> list[str] | dict[str, list[str]]:
+    if not value or any(not variants for variants in (value.values() if isinstance(value, dict) else [value])):
+        raise ValueError("label variants must not be empty (one is drawn per document)")
+    return value
 
 
 TimeRange = Annotated[tuple[str, str], AfterValidator(_check_times)]
@@ -53,7 +89,13 @@ Case = Literal["as_is", "upper", "title"]
 ValueFormat = Literal["money", "percent", "number", "int", "date", "time", "text"]
 MoneyStyle = Literal["plain", "symbol", "code", "nogroup"]
 # Label variants: a list, or a mapping from language ("en", "de", ...) to a list; "en" is the fallback.
-Labels = list[str] | dict[str, list[str]]
+Labels = Annotated[list[str] | dict[str, list[str]], AfterValidator(_check_labels)]
+
+
+def _check_number(value: Any, bound: float, what: str) -> None:
+    """Refuse a number (not a bool) that is NaN, infinite or larger than ``bound`` in magnitude."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not (math.isfinite(value) and abs(value) <= bound):
+        raise ValueError(f"{what} {value} is outside [-{bound}, {bound}]")
 
 
 class Strict(BaseModel):
@@ -68,20 +110,43 @@ class Gen(Strict):
     # alternatives (floats become exact Decimals), or language -> alternatives of equal length: the
     # same index is drawn in every language, so "Married"/"Verheiratet" is one value in two languages
     choice: list[str | int | float] | dict[str, list[str | int | float]] | None = None
-    weights: list[float] | None = None
-    int_: IntRange | None = Field(None, alias="int")
-    money: Range | None = None
-    decimal: Range | None = None
-    places: int = 2
-    date: IntRange | None = None  # days relative to datagen.sample.REFERENCE_DATE
+    weights: list[Annotated[float, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False)]] | None = None
+    int_: Whole | None = Field(None, alias="int")
+    money: Amount | None = None
+    decimal: Amount | None = None
+    places: int = Field(2, ge=0, le=MAX_PLACES)
+    date: Days | None = None  # days relative to datagen.sample.REFERENCE_DATE
     time: TimeRange | None = None  # ["07:00", "22:30"]: a time of day (to the second)
     expr: str | None = None
     format: ValueFormat | None = None  # inferred from the value's type when omitted
-    case: list[Case] = ["as_is"]
+    case: Alternatives[Case] = ["as_is"]
     absent: float = Field(0.0, ge=0.0, le=1.0)  # probability that the value is not printed
     labels: Labels | None = None  # default label variants for pair/input blocks
 
     __hash__ = object.__hash__  # identity: generators key per-generator memos (Faker pools)
+
+    @field_validator("args")
+    @classmethod
+    def _faker_args(cls, v: dict[str, Any]) -> dict[str, Any]:
+        """Numbers passed to Faker are lengths and counts: ``pystr(max_chars=3e8)`` builds a 300 MB string.
+        Numeric ranges have their own generators (int, money, decimal), so args need no large numbers."""
+        stack = list(v.items())
+        while stack:
+            name, value = stack.pop()
+            if isinstance(value, dict):
+                stack += [(f"{name}.{k}", x) for k, x in value.items()]
+            elif isinstance(value, list):
+                stack += [(name, x) for x in value]
+            else:
+                _check_number(value, MAX_FAKER_ARG, f"Faker argument {name}:")
+        return v
+
+    @field_validator("choice")
+    @classmethod
+    def _choice_numbers(cls, v: Any) -> Any:
+        for option in [x for xs in v.values() for x in xs] if isinstance(v, dict) else v or []:
+            _check_number(option, MAX_NUMBER, "choice")
+        return v
 
     @model_validator(mode="after")
     def _one_kind(self) -> Gen:
@@ -93,8 +158,12 @@ class Gen(Strict):
             lengths = {len(v) for v in self.choice.values()}
             if len(lengths) != 1 or 0 in lengths:
                 raise ValueError("choice lists for the languages must be non-empty and of equal length")
+        elif self.choice == []:
+            raise ValueError("choice needs at least one alternative")
         if self.weights is not None and (self.choice is None or len(self.weights) != len(self.options("en"))):
             raise ValueError("weights needs a choice list of the same length")
+        if self.weights is not None and not sum(self.weights) > 0:
+            raise ValueError("weights must not all be 0")
         return self
 
     def options(self, lang: str) -> list[str | int | float]:
@@ -109,40 +178,36 @@ class Gen(Strict):
 
 
 class Items(Strict):
-    count: IntRange
+    count: Annotated[tuple[int, int], within(0, MAX_ITEMS)]
     columns: dict[str, Gen]
-
-    @field_validator("count")
-    @classmethod
-    def _count(cls, v: tuple[int, int]) -> tuple[int, int]:
-        if v[0] < 0:
-            raise ValueError("count must be [low, high] with 0 <= low")
-        return v
 
 
 class Page(Strict):
     size: Literal["a4", "letter", "thermal"]
-    width_mm: Range | None = None  # thermal only: roll width
-    margin_mm: Range = (12.0, 20.0)
+    width_mm: Annotated[tuple[float, float], within(*ROLL_WIDTH_MM)] | None = None  # thermal only: roll width
+    margin_mm: Annotated[tuple[float, float], within(*MARGIN_MM)] = (12.0, 20.0)
 
     @model_validator(mode="after")
     def _thermal_width(self) -> Page:
         if (self.size == "thermal") != (self.width_mm is not None):
             raise ValueError("width_mm is required for size thermal and not allowed otherwise")
+        narrowest = self.width_mm[0] if self.width_mm else PAGE_SIZES_PT[self.size][0] / MM
+        if narrowest - 2 * self.margin_mm[1] < MIN_CONTENT_MM:
+            raise ValueError(f"the widest margins leave under {MIN_CONTENT_MM} mm of a {narrowest:g} mm page for content")
         return self
 
 
 class Style(Strict):
-    fonts: list[Family]
-    size_pt: Range
-    line_gap: Range = (0.15, 0.35)  # extra leading as a fraction of the font size
-    jitter_pt: Range = (0.0, 0.0)  # per-word random offset, for a less perfect print
-    ink: list[str] = ["#000000"]
-    paper: list[str] = ["#ffffff"]
-    money: list[MoneyStyle] = ["plain"]
-    date: list[str] = ["medium"]  # CLDR patterns ("dd/MM/yyyy") or short|medium|long
-    time: list[str] = ["HH:mm"]  # CLDR patterns ("HH:mm:ss", "h:mm a") or short|medium
-    label_case: list[Case] = ["as_is"]
+    fonts: Alternatives[Family]
+    size_pt: Annotated[tuple[float, float], within(*FONT_PT)]
+    line_gap: Annotated[tuple[float, float], within(*LINE_GAP)] = (0.15, 0.35)  # extra leading as a fraction of the font size
+    jitter_pt: Annotated[tuple[float, float], within(*JITTER_PT)] = (0.0, 0.0)  # per-word random offset, for a less perfect print
+    ink: Alternatives[str] = ["#000000"]
+    paper: Alternatives[str] = ["#ffffff"]
+    money: Alternatives[MoneyStyle] = ["plain"]
+    date: Alternatives[str] = ["medium"]  # CLDR patterns ("dd/MM/yyyy") or short|medium|long
+    time: Alternatives[str] = ["HH:mm"]  # CLDR patterns ("HH:mm:ss", "h:mm a") or short|medium
+    label_case: Alternatives[Case] = ["as_is"]
 
     @field_validator("ink", "paper")
     @classmethod
@@ -163,9 +228,9 @@ class TextBlock(BlockBase):
     var: str | None = None  # a var's value: printed, but not ground truth (a distractor)
     text: Labels | None = None  # literal text variants
     bold: float = Field(0.0, ge=0.0, le=1.0)  # probability of the bold face
-    family: list[Family] | None = None
-    scale: Range = (1.0, 1.0)
-    align: list[Align] = ["left"]
+    family: Alternatives[Family] | None = None
+    scale: Scale = (1.0, 1.0)
+    align: Alternatives[Align] = ["left"]
 
     @model_validator(mode="after")
     def _one_source(self) -> TextBlock:
@@ -179,12 +244,12 @@ class PairBlock(BlockBase):
     field: str | None = None
     var: str | None = None  # a var's value: printed with its label, but not ground truth
     label: Labels | None = None  # defaults to the field's (or var's) labels
-    arrange: list[Literal["inline", "split", "stacked"]] = ["inline"]
-    sep: list[str] = [":"]
+    arrange: Alternatives[Literal["inline", "split", "stacked"]] = ["inline"]
+    sep: Alternatives[str] = [":"]
     bold_label: float = Field(0.0, ge=0.0, le=1.0)
     bold_value: float = Field(0.0, ge=0.0, le=1.0)
-    scale: Range = (1.0, 1.0)
-    align: list[Align] = ["left"]
+    scale: Scale = (1.0, 1.0)
+    align: Alternatives[Align] = ["left"]
 
     @model_validator(mode="after")
     def _one_source(self) -> PairBlock:
@@ -196,51 +261,51 @@ class PairBlock(BlockBase):
 class TableColumn(Strict):
     key: str
     header: Labels
-    width: float = Field(gt=0)
+    width: Weight
     align: Align = "left"
 
 
 class TableBlock(BlockBase):
     type: Literal["table"]
     columns: list[TableColumn]
-    style: list[Literal["grid", "lines", "plain", "two_line"]] = ["lines"]
+    style: Alternatives[Literal["grid", "lines", "plain", "two_line"]] = ["lines"]
     header: float = Field(1.0, ge=0.0, le=1.0)  # probability of a header row
-    scale: Range = (1.0, 1.0)
+    scale: Scale = (1.0, 1.0)
 
 
 class RuleBlock(BlockBase):
     type: Literal["rule"]
     dashed: float = Field(0.0, ge=0.0, le=1.0)
-    thickness_pt: Range = (0.5, 1.0)
+    thickness_pt: Length = (0.5, 1.0)
 
 
 class SpacerBlock(BlockBase):
     type: Literal["spacer"]
-    height_pt: Range
+    height_pt: Length
 
 
 class LogoBlock(BlockBase):
     type: Literal["logo"]
     field: str  # initials are taken from this field's value
-    shape: list[Literal["circle", "square", "diamond", "bar"]] = ["circle"]
-    size_pt: Range = (24.0, 40.0)
-    align: list[Align] = ["left"]
+    shape: Alternatives[Literal["circle", "square", "diamond", "bar"]] = ["circle"]
+    size_pt: Length = (24.0, 40.0)
+    align: Alternatives[Align] = ["left"]
 
 
 class BarcodeBlock(BlockBase):
     type: Literal["barcode"]
-    height_pt: Range = (18.0, 30.0)
-    width: Range = (0.5, 0.8)  # fraction of the available width
+    height_pt: Length = (18.0, 30.0)
+    width: Fraction = (0.5, 0.8)  # fraction of the available width
 
 
 class InputBlock(BlockBase):
     type: Literal["input"]
     field: str
     label: Labels | None = None
-    arrange: list[Literal["above", "left"]] = ["above"]
-    frame: list[Literal["box", "underline"]] = ["box"]
-    family: list[Family] = ["hand"]  # the "handwriting" of the filled-in value
-    scale: Range = (1.0, 1.3)
+    arrange: Alternatives[Literal["above", "left"]] = ["above"]
+    frame: Alternatives[Literal["box", "underline"]] = ["box"]
+    family: Alternatives[Family] = ["hand"]  # the "handwriting" of the filled-in value
+    scale: Scale = (1.0, 1.3)
 
 
 class CheckboxBlock(BlockBase):
@@ -251,8 +316,8 @@ class CheckboxBlock(BlockBase):
 
 class ColumnsBlock(BlockBase):
     type: Literal["columns"]
-    widths: list[float]
-    gap_pt: float = 12.0
+    widths: Alternatives[Weight]
+    gap_pt: float = Field(12.0, ge=0, le=MAX_LENGTH_PT)
     children: list[list[Block]]
 
     @model_validator(mode="after")
@@ -265,7 +330,7 @@ class ColumnsBlock(BlockBase):
 class BoxBlock(BlockBase):
     type: Literal["box"]
     title: Labels | None = None
-    padding_pt: float = 4.0
+    padding_pt: float = Field(4.0, ge=0, le=MAX_LENGTH_PT)
     children: list[Block]
 
 
@@ -301,9 +366,15 @@ class Template(Strict):
     fields: dict[str, Gen]
     blocks: list[Block]
     source: str = Field("", exclude=True)  # the file it came from, for error messages
+    # The YAML node tree it was read from: errors found later (while sampling or laying out) name the line too.
+    _root: yaml.Node | None = PrivateAttr(None)
 
     # Identity hash: templates key the per-template caches (evaluation order, fonts) of later stages.
     __hash__ = object.__hash__
+
+    def error(self, loc: tuple[Any, ...], message: str) -> TemplateError:
+        """A TemplateError at ``loc`` (a path such as ``("fields", "total")``) with the file and YAML line."""
+        return TemplateError(self.source or self.id, _format_loc(loc, self._root), message, _line_of(self._root, loc))
 
 
 # --------------------------------------------------------------------------- loading
@@ -331,6 +402,8 @@ def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
 
 def _format_loc(loc: tuple[Any, ...], root: yaml.Node | None) -> str:
     """A readable path such as ``blocks[3].field``, keeping only steps that exist in the YAML."""
+    if root is None:  # a template built in code: every step is real
+        return "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in loc).lstrip(".")
     out, node = "", root
     for step in loc:
         if isinstance(node, yaml.MappingNode):
@@ -349,21 +422,75 @@ def _format_loc(loc: tuple[Any, ...], root: yaml.Node | None) -> str:
     return out
 
 
+class _TemplateLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing aliases and bounding nesting.
+
+    An alias (``*name``) repeats a node without repeating its text: ten lines of aliases to aliases make a
+    4 KB file of a million blocks ("billion laughs"). No template needs one (the shipped ones use none),
+    so aliases are refused outright rather than budgeted. The composer recurses once per nesting level,
+    so ``[[[[...]]]]`` would end in a RecursionError; MAX_YAML_DEPTH stops it first.
+    """
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, f"YAML aliases (*{event.anchor}) are not allowed in templates: write the value out", event.start_mark
+            )
+        if self._depth == MAX_YAML_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", event.start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _read_text(path: Path, shown: str) -> str:
+    """The file as text: at most MAX_TEMPLATE_BYTES (parsing is linear but slow), and UTF-8, located."""
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_TEMPLATE_BYTES + 1)
+    except OSError as exc:
+        raise TemplateError(shown, "", f"cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_TEMPLATE_BYTES:
+        line = raw[:MAX_TEMPLATE_BYTES].count(b"\n") + 1
+        raise TemplateError(shown, "", f"larger than {MAX_TEMPLATE_BYTES // 1024} KiB (the limit is passed on this line)", line)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise TemplateError(shown, "", f"not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded; save the file as UTF-8", line) from None
+
+
+def _parse_yaml(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
+    """The node tree (for error lines) and the data, from one parse."""
+    loader = None
+    try:
+        loader = _TemplateLoader(text)  # the reader refuses control characters right here
+        root = loader.get_single_node()
+        return root, None if root is None else loader.construct_document(root)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        if isinstance(exc, yaml.reader.ReaderError):  # a control character: located by its position
+            line = text[: exc.position].count("\n") + 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise TemplateError(shown, "", f"invalid YAML: {problem}", line) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
 def load_template(path: str | Path) -> Template:
     """Read, parse and fully check one template file (structure and meaning)."""
     path = Path(path)
     shown = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TemplateError(shown, "", f"cannot read: {exc.strerror}") from None
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise TemplateError(shown, "", f"invalid YAML: {problem}", mark.line + 1 if mark else None) from None
+    root, data = _parse_yaml(_read_text(path, shown), shown)
     if not isinstance(data, dict):
         raise TemplateError(shown, "", "a template must be a YAML mapping", 1)
     try:
@@ -373,7 +500,8 @@ def load_template(path: str | Path) -> Template:
         loc = tuple(err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
         raise TemplateError(shown, _format_loc(loc, root), msg, _line_of(root, loc)) from None
-    _check_semantics(template, root, shown)
+    template._root = root
+    _Checker(template).run()
     return template
 
 
@@ -441,24 +569,23 @@ def faker_providers(locale: str) -> frozenset[str]:
 
 
 class _Checker:
-    """Collects the first semantic error with its location."""
+    """Finds the first semantic error and raises it with its location."""
 
-    def __init__(self, template: Template, root: yaml.Node | None, file: str):
-        self.t, self.root, self.file = template, root, file
+    def __init__(self, template: Template):
+        self.t = template
 
     def fail(self, loc: tuple[Any, ...], message: str) -> None:
-        raise TemplateError(self.file, _format_loc(loc, self.root), message, _line_of(self.root, loc))
+        raise self.t.error(loc, message)
 
     def run(self) -> None:
         t = self.t
         if not t.id.startswith(f"{t.doc_type}/"):
             self.fail(("id",), f"id must start with the doc type, e.g. '{t.doc_type}/{t.id.split('/')[-1]}'")
-        for i, locale in enumerate(t.locales):
-            if locale not in AVAILABLE_LOCALES:
-                self.fail(("locales", i), f"unknown Faker locale {locale!r}")
         for locale in t.currency:
             if locale not in t.locales:
                 self.fail(("currency", locale), f"currency given for undeclared locale {locale!r}")
+        for i, locale in enumerate(t.locales):
+            self._check_locale(i, locale)
         schema = DOC_TYPES[t.doc_type]
         for key in t.fields:
             if key not in schema:
@@ -472,6 +599,19 @@ class _Checker:
         self._check_generators()
         self._check_blocks(t.blocks, ("blocks",))
         self._check_augment()
+
+    def _check_locale(self, index: int, locale: str) -> None:
+        """Faker must know the locale, and Babel must print in it (with its currency): both run per document."""
+        if locale not in AVAILABLE_LOCALES:
+            self.fail(("locales", index), f"unknown Faker locale {locale!r}")
+        try:
+            Locale.parse(locale)
+        except (ValueError, UnknownLocaleError):
+            self.fail(("locales", index), f"Babel has no locale {locale!r} to print dates and amounts in")
+        code = self.t.currency.get(locale)
+        if code is not None and code not in _iso_currencies():
+            self.fail(("currency", locale), f"unknown ISO 4217 currency {code!r}")
+        formatter(locale, code or default_currency(locale))  # built (and cached) now: a pair Babel cannot print fails here
 
     def _gens(self) -> list[tuple[tuple[Any, ...], Gen]]:
         out = [(("vars", k), g) for k, g in self.t.vars.items()]
@@ -528,11 +668,13 @@ class _Checker:
                 loc = (*where, first) if first in (t.fields if where == ("fields",) else item_cols) else ("vars", first)
                 self.fail(loc, f"cyclic dependency: {' -> '.join(cycle)}")
 
-    def _check_blocks(self, blocks: list[Any], loc: tuple[Any, ...]) -> None:
+    def _check_blocks(self, blocks: list[Any], loc: tuple[Any, ...], depth: int = 1) -> None:
         fields = self.t.fields
         item_cols = set(self.t.items.columns) if self.t.items else set()
         for i, block in enumerate(blocks):
             here = (*loc, i)
+            if depth > MAX_BLOCK_DEPTH:
+                self.fail(here, f"blocks nested more than {MAX_BLOCK_DEPTH} deep (boxes and columns inside each other)")
             field = getattr(block, "field", None)
             if field is not None and field not in fields:
                 self.fail((*here, "field"), f"block uses field {field!r}, which the template does not declare under fields")
@@ -549,9 +691,9 @@ class _Checker:
                         self.fail((*here, "columns", j, "key"), f"table column {col.key!r} is not an item column")
             if isinstance(block, ColumnsBlock):
                 for j, child in enumerate(block.children):
-                    self._check_blocks(child, (*here, "children", j))
+                    self._check_blocks(child, (*here, "children", j), depth + 1)
             if isinstance(block, BoxBlock):
-                self._check_blocks(block.children, (*here, "children"))
+                self._check_blocks(block.children, (*here, "children"), depth + 1)
 
     def _check_augment(self) -> None:
         from datagen.augment import AUGMENTATIONS
@@ -566,5 +708,6 @@ class _Checker:
                 self.fail(("augment", name, *err["loc"]), err["msg"].removeprefix("Value error, "))
 
 
-def _check_semantics(template: Template, root: yaml.Node | None, file: str) -> None:
-    _Checker(template, root, file).run()
+@cache
+def _iso_currencies() -> frozenset[str]:
+    return frozenset(list_currencies())

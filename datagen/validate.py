@@ -41,7 +41,11 @@ def _label_strings(node: Any, lang: str) -> list[tuple[str, str]]:
 
 
 def check_glyphs(template: Template) -> None:
-    """Raise TemplateError naming the locale, font and missing characters, if any."""
+    """Raise TemplateError naming the locale, font and missing characters, if any.
+
+    Sampling and layout errors are located at their generator (or the page) and name the seed and locale,
+    so the failing document can be rendered again.
+    """
     file = template.source or template.id
     fonts = {get_font(f, bold) for f in template.style.fonts for bold in (False, True)}
     for i, locale in enumerate(template.locales):
@@ -58,19 +62,20 @@ def check_glyphs(template: Template) -> None:
         for seed in range(SEEDS_PER_LOCALE):
             try:
                 _, layout = make_layout(template, seed, locale)
+            except TemplateError:  # located at its generator or the page, naming seed and locale
+                raise
             except DatagenError as exc:
-                raise TemplateError(file, f"locales[{i}]", f"generating seed {seed} for {locale} failed: {exc}") from None
+                raise template.error(("locales", i), f"generating seed {seed} for {locale} failed: {exc}") from None
             for word in layout.words:
-                _check_word(word, file, locale, i)
+                _check_word(word, template, locale, i)
 
 
-def _check_word(word: Word, file: str, locale: str, index: int) -> None:
+def _check_word(word: Word, template: Template, locale: str, index: int) -> None:
     missing = word.font.missing(word.text)
     if missing:
         what = f"field {word.field}" if word.field else f"line item {word.item[1]}" if word.item else "label"
-        raise TemplateError(
-            file,
-            f"locales[{index}]",
+        raise template.error(
+            ("locales", index),
             f"font {word.font.key!r} lacks {''.join(sorted(missing))!r} needed for locale {locale} ({what}: {word.text!r})",
         )
 
