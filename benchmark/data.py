@@ -78,6 +78,7 @@ def _open_split(dataset: str, split: str, images: bool, revision: str | None) ->
     local = Path(dataset)
     try:
         if local.is_dir():
+            _check_local(local, dataset, split)
             if images and (local / "build_config.json").is_file():
                 from datagen.lazy import load
 
@@ -94,7 +95,35 @@ def _open_split(dataset: str, split: str, images: bool, revision: str | None) ->
     except ValueError as exc:  # an unknown split
         raise BenchError(f"dataset {dataset}: {str(exc).splitlines()[0]}") from None
     except Exception as exc:
+        unreadable = _unreadable_file(local, split) if local.is_dir() else None
+        if unreadable:
+            raise BenchError(f"dataset {dataset}: cannot read {unreadable}") from None
         raise BenchError(f"dataset {dataset}: cannot load ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+
+
+def _check_local(local: Path, dataset: str, split: str) -> None:
+    """A ``datagen build`` folder's split is checked against its shard checksums before it is scored:
+    a bit flip in a shard would otherwise change the gold silently."""
+    from datagen.build import STATE_DIR, verify_build
+    from datagen.errors import DatagenError
+
+    if (local / STATE_DIR / "build.json").is_file():
+        try:
+            verify_build(local, (split,))
+        except DatagenError as exc:
+            raise BenchError(f"dataset {exc}") from None
+
+
+def _unreadable_file(local: Path, split: str) -> str | None:
+    """The first parquet file of ``split`` that is not a readable Parquet file, with why (or None)."""
+    import pyarrow.parquet as pq
+
+    for path in sorted(local.rglob(f"{split}-*.parquet")):
+        try:
+            pq.ParquetFile(path).read()
+        except Exception as exc:
+            return f"{path.relative_to(local)} ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+    return None
 
 
 def source_spec(dataset: str) -> tuple[str, str] | None:

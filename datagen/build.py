@@ -58,6 +58,7 @@ from datagen import __version__
 from datagen.doctypes import DOC_TYPES
 from datagen.errors import DatagenError
 from datagen.features import dataset_features, record_to_row
+from datagen.fonts import FONT_DIR
 from datagen.io import write_atomic
 from datagen.pipeline import encode_image, generate
 from datagen.prompts import compute_budgets, encode_all
@@ -125,7 +126,9 @@ class BuildConfig:
         return cls(**data)
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()[:16]
+        """The configuration hash: the options and every data file the build reads (``input_digests``)."""
+        data = {**self.to_json(), "inputs": input_digests(self)}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
 # --------------------------------------------------------------------------- the plan
@@ -191,6 +194,22 @@ def eligible(config: BuildConfig) -> dict[str, list[tuple[Template, tuple[str, .
     if empty:
         raise DatagenError(f"no template supports doc type(s) {', '.join(empty)} with locales {', '.join(config.locales or [])}")
     return out
+
+
+@cache
+def input_digests(config: BuildConfig) -> dict[str, str]:
+    """SHA-256 of every data file that shapes the documents besides the options: the templates the build
+    may draw, the fonts and the tokenizer files (for the mask budgets).
+
+    Why: a template edited between two slices, or before a resume, would otherwise give one dataset
+    whose shards were drawn from different templates, under one configuration hash.
+    """
+    files = {f"templates/{t.id}.yaml": Path(t.source) for pairs in eligible(config).values() for t, _ in pairs}
+    files |= {f"fonts/{p.name}": p for p in sorted(FONT_DIR.glob("*.ttf"))}
+    tokenizer = Path(DEFAULT_TOKENIZER if config.tokenizer == "default" else config.tokenizer)
+    if tokenizer.is_dir():  # a Hub id is named in the options; its revision is the Hub's business
+        files |= {f"tokenizer/{p.name}": p for p in sorted(tokenizer.iterdir()) if p.is_file()}
+    return {name: _sha256(path) for name, path in sorted(files.items())}
 
 
 def document_spec(config: BuildConfig, g: int, stream: str = "doc") -> tuple[Template, str, int]:
@@ -359,7 +378,7 @@ def _write_shard(config: BuildConfig, budgets: dict[str, dict[str, int]], shard:
         "sha256": _sha256(final),
         "stats": stats.to_json(),
     }
-    write_atomic(out / STATE_DIR / "shards" / f"{shard.name}.json", json.dumps(sidecar, indent=1).encode())
+    write_atomic(out / STATE_DIR / "shards" / f"{shard.name}.json", _checked_json(sidecar))
     return sidecar
 
 
@@ -391,12 +410,46 @@ def _state_path(out: Path) -> Path:
     return out / STATE_DIR / "build.json"
 
 
+STATE_KEYS = ("config", "config_hash", "generator_version", "command", "budgets", "shards")
+SIDECAR_KEYS = ("name", "path", "split", "rows", "bytes", "sha256", "stats")
+
+
+def _json_digest(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _checked_json(data: dict[str, Any]) -> bytes:
+    """``data`` as JSON with a ``checksum`` of its content, so that any change to the file is noticed."""
+    return json.dumps({**data, "checksum": _json_digest(data)}, indent=1).encode()
+
+
+def _read_json(path: Path, keys: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """The object ``_checked_json`` wrote to ``path``, or None if the file was changed since (bit flip,
+    truncation, edit). Files written before checksums (no ``checksum`` key, no ``optional`` keys) are
+    read by their keys alone, so older builds stay readable."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    checksum = data.pop("checksum", None)
+    if not set(keys) <= set(data) <= {*keys, *optional} or (checksum is not None and checksum != _json_digest(data)):
+        return None
+    return data
+
+
 def read_state(out: Path) -> dict[str, Any]:
     """The build state of ``out`` (config, hash, budgets, plan); a folder without one is an error."""
     state_file = _state_path(out)
     if not state_file.exists():
         raise DatagenError(f"{out} holds no datagen build (no {STATE_DIR}/build.json)")
-    return json.loads(state_file.read_text())
+    state = _read_json(state_file, STATE_KEYS, optional=("inputs",))
+    if state is None:
+        raise DatagenError(
+            f"{state_file} is damaged (not the JSON a build writes); the configuration it held is lost: rebuild into a new --out"
+        )
+    return state
 
 
 def command_line() -> str:
@@ -406,11 +459,17 @@ def command_line() -> str:
 
 def _matching_state(config: BuildConfig, out: Path) -> dict[str, Any] | None:
     """The state of the build in ``out`` if there is one; one with another configuration is an error."""
-    state_file = _state_path(out)
-    if not state_file.exists():
+    if not _state_path(out).exists():
         return None
-    state = json.loads(state_file.read_text())
+    state = read_state(out)
     if state["config_hash"] != config.digest():
+        if BuildConfig.from_json(state["config"]) == config:  # same options: a template, font or tokenizer file changed
+            then, now = state.get("inputs", {}), input_digests(config)
+            changed = sorted(name for name in then.keys() | now.keys() if then.get(name) != now.get(name))
+            raise DatagenError(
+                f"{out} was started with other template, font or tokenizer files ({describe_problems(changed)} differ); "
+                "restore them to finish this build, or use another --out"
+            )
         raise DatagenError(
             f"{out} holds a build with a different configuration (hash {state['config_hash']}, this one {config.digest()}); use another --out or the same options"
         )
@@ -444,13 +503,14 @@ def _prepare(config: BuildConfig, out: Path) -> dict[str, Any]:
             state = {
                 "config": config.to_json(),
                 "config_hash": config.digest(),
+                "inputs": input_digests(config),
                 "generator_version": __version__,
                 "command": command_line(),
                 "budgets": budgets,
                 "shards": [s.path for s in shard_plan(config)],
             }
             try:
-                write_atomic(_state_path(out), json.dumps(state, indent=1).encode())
+                write_atomic(_state_path(out), _checked_json(state))
             except OSError as exc:
                 raise DatagenError(f"cannot write to {out}: {exc.strerror}") from None
         except BaseException:
@@ -467,20 +527,64 @@ def _check_disk(config: BuildConfig, out: Path) -> None:
         raise DatagenError(f"not enough disk space in {out}: the build needs up to {need / 1e9:.1f} GB, {free / 1e9:.1f} GB free")
 
 
-def finished_shard(out: Path, shard: Shard, verify: bool = False) -> dict[str, Any] | None:
-    """The sidecar of a finished shard whose file is there with its size (and checksum, if ``verify``).
+def check_shard(out: Path, shard: Shard, verify: bool = True) -> tuple[dict[str, Any] | None, str | None]:
+    """``(sidecar, None)`` for a finished shard, ``(None, why)`` otherwise.
 
-    Shards only appear by rename after they are complete, so size is enough to resume; hashing every
-    shard of a large image build would take longer than building a few of them.
+    ``verify`` hashes the file against the sidecar's SHA-256: a same-size bit flip passes a size check,
+    and a dataset scored against changed gold is silently wrong. Only a shard this process has just
+    written or hashed may be checked by size alone.
     """
     sidecar = out / STATE_DIR / "shards" / f"{shard.name}.json"
     path = out / shard.path
-    if not sidecar.exists() or not path.exists():
-        return None
-    info = json.loads(sidecar.read_text())
-    if info["bytes"] != path.stat().st_size or (verify and info["sha256"] != _sha256(path)):
-        return None
-    return info
+    if not path.exists():
+        return None, "missing"
+    if not sidecar.exists():
+        return None, "has no sidecar"
+    info = _read_json(sidecar, SIDECAR_KEYS)
+    if info is None:
+        return None, f"sidecar {STATE_DIR}/shards/{sidecar.name} is damaged"
+    if info["bytes"] != path.stat().st_size:
+        return None, "size differs from its sidecar"
+    if verify and info["sha256"] != _sha256(path):
+        return None, "checksum differs from its sidecar"
+    return info, None
+
+
+def finished_shard(out: Path, shard: Shard, verify: bool = True) -> dict[str, Any] | None:
+    """The sidecar of a finished, intact shard; None if it is missing or damaged (see ``check_shard``)."""
+    return check_shard(out, shard, verify)[0]
+
+
+def check_shards(
+    out: Path, shards: list[Shard], trusted: frozenset[str] = frozenset()
+) -> list[tuple[Shard, dict[str, Any] | None, str | None]]:
+    """``check_shard`` for many shards, hashing on every core (hashlib releases the GIL); ``trusted``
+    names shards this process has just written or hashed, checked by size only."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    hashed = sum(1 for s in shards if s.name not in trusted and (out / s.path).exists())
+    bar = tqdm(total=len(shards), desc="verifying shard checksums", unit="shard", leave=False, disable=hashed < 8)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        results = []
+        for shard, (info, problem) in zip(
+            shards, pool.map(lambda s: check_shard(out, s, verify=s.name not in trusted), shards), strict=True
+        ):
+            results.append((shard, info, problem))
+            bar.update()
+    bar.close()
+    return results
+
+
+def stray_shards(out: Path, plan: list[Shard]) -> list[str]:
+    """Parquet files in ``data/`` that are not shards of the plan: ``load_dataset`` would read them too."""
+    planned = {s.path for s in plan}
+    return sorted(p.name for p in (out / "data").glob("*.parquet") if f"data/{p.name}" not in planned)
+
+
+def describe_problems(problems: list[str]) -> str:
+    """``a (why), b (why), … and N more``: the first few of a list, for a one-line error."""
+    shown = ", ".join(problems[:3])
+    return shown + (f" and {len(problems) - 3} more" if len(problems) > 3 else "")
 
 
 def _worker(args: tuple[dict[str, Any], dict[str, dict[str, int]], Shard, str]) -> dict[str, Any]:
@@ -524,14 +628,19 @@ def build(config: BuildConfig, out: Path, workers: int | None = None, shards: st
     remove_dead_temps(out)
     plan = shard_plan(config)
     mine = plan[k::n]
-    todo = [s for s in mine if finished_shard(out, s) is None]
+    todo = []
+    for shard, info, problem in check_shards(out, mine):
+        if info is None:
+            todo.append(shard)
+            if problem not in ("missing", "has no sidecar"):  # those two are what an interrupted run leaves
+                print(f"datagen: {out / shard.path}: {problem}; rebuilding it", file=sys.stderr)
     total_docs = sum(s.stop - s.start for s in todo)
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
     if todo:
         _run(config, budgets, todo, out, workers, total_docs, already=sum(s.stop - s.start for s in mine) - total_docs)
     if shards is not None and n > 1:
         return None
-    return finalize_build(out)
+    return finalize_build(out, trusted=frozenset(s.name for s in mine))  # each hashed above or just written
 
 
 def remove_dead_temps(out: Path) -> None:
@@ -598,24 +707,50 @@ def _pump(progress: Any, bar: tqdm, stop: threading.Event) -> None:
             continue
 
 
-def iter_sidecars(out: Path) -> Iterator[dict[str, Any]]:
-    for path in sorted((out / STATE_DIR / "shards").glob("*.json")):
-        yield json.loads(path.read_text())
+def finalize_build(out: Path, trusted: frozenset[str] = frozenset()) -> Path:
+    """Check every shard of the plan against its sidecar's checksum, then write the statistics and the card.
 
-
-def finalize_build(out: Path) -> Path:
-    """Check every shard of the plan against its sidecar, then write the statistics and the card."""
+    ``trusted``: shards this process has just written or hashed (see ``check_shards``).
+    """
     from datagen.card import write_card  # the card imports this module's ShardStats
 
     state = read_state(out)
-    config = BuildConfig.from_json(state["config"])
+    plan = shard_plan(BuildConfig.from_json(state["config"]))
     if (out / "data").is_dir():
         remove_dead_temps(out)
-    missing = [s.name for s in shard_plan(config) if finished_shard(out, s) is None]
-    if missing:
+    checked = check_shards(out, plan, trusted)
+    problems = [f"{shard.name} ({problem})" for shard, _, problem in checked if problem is not None]
+    if problems:
         raise DatagenError(
-            f"{out}: {len(missing)} shard(s) missing or damaged (first: {missing[0]}); rerun the build (or its slices) to finish them"
+            f"{out}: {len(problems)} shard(s) missing or damaged: {describe_problems(problems)}; rerun the build (or its slices) to rebuild them"
         )
-    public = {k: state[k] for k in ("config", "config_hash", "generator_version", "command", "budgets")}
-    write_atomic(out / "build_config.json", json.dumps(public, indent=1).encode())  # read by datagen.lazy
-    return write_card(out, state, list(iter_sidecars(out)))
+    stray = stray_shards(out, plan)
+    if stray:
+        raise DatagenError(f"{out}/data holds files that are not shards of this build: {describe_problems(stray)}; move them out")
+    public = {k: state[k] for k in ("config", "config_hash", "inputs", "generator_version", "command", "budgets") if k in state}
+    try:
+        write_atomic(out / "build_config.json", json.dumps(public, indent=1).encode())  # read by datagen.lazy
+        return write_card(out, state, [info for _, info, _ in checked])
+    except OSError as exc:  # a full disk: every shard is safe, only the card is missing; merge writes it
+        raise DatagenError(
+            f"cannot write the card of {out}: {exc.strerror or exc}; free some space and run 'datagen merge {out}'"
+        ) from None
+
+
+def verify_build(out: Path, splits: tuple[str, ...] | None = None) -> int:
+    """Check ``out`` (or only ``splits`` of it) for every way a build can be incomplete or damaged.
+
+    Raises DatagenError naming what is wrong (state, missing or damaged shards, stray files); returns
+    the number of documents checked.
+    """
+    state = read_state(out)
+    plan = [s for s in shard_plan(BuildConfig.from_json(state["config"])) if splits is None or s.split in splits]
+    problems = [f"{shard.path} ({problem})" for shard, _, problem in check_shards(out, plan) if problem is not None]
+    problems += [
+        f"data/{name} (not a shard of this build)" for name in stray_shards(out, plan) if splits is None or name.split("-")[0] in splits
+    ]
+    if problems:
+        raise DatagenError(
+            f"{out}: {len(problems)} problem(s): {describe_problems(problems)}; rerun the build command to rebuild damaged shards"
+        )
+    return sum(s.stop - s.start for s in plan)

@@ -136,23 +136,34 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     from datagen.build import finalize_build
 
     card = finalize_build(Path(args.dir))
-    print(f"all shards present; card written: {card}")
+    print(f"all shards present and matching their checksums; card written: {card}")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from datagen.build import verify_build
+
+    splits = tuple(args.split) if args.split else None
+    docs = verify_build(Path(args.dir), splits)
+    print(f"{args.dir}: {docs:,} documents; every shard{' of ' + ', '.join(splits) if splits else ''} matches its SHA-256")
     return 0
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
-    from datagen.build import iter_sidecars, read_state
+    from datagen.build import BuildConfig, check_shards, read_state, shard_plan
     from datagen.card import aggregate, statistics_markdown
 
     out = Path(args.dir)
     state = read_state(out)
-    sidecars = list(iter_sidecars(out))
+    # statistics of what is there: sizes are checked, checksums are 'datagen verify''s job
+    plan = shard_plan(BuildConfig.from_json(state["config"]))
+    checked = check_shards(out, plan, trusted=frozenset(s.name for s in plan))
+    sidecars = [info for _, info, _ in checked if info is not None]
     stats = aggregate(sidecars)
     if args.json:
         print(json.dumps(stats, indent=1))
         return 0
-    planned = len(state["shards"])
-    print(f"{out}: {stats['total']['rows']:,} documents in {len(sidecars)}/{planned} shards (config {state['config_hash']})\n")
+    print(f"{out}: {stats['total']['rows']:,} documents in {len(sidecars)}/{len(plan)} shards (config {state['config_hash']})\n")
     print(statistics_markdown(state, stats))
     return 0
 
@@ -209,6 +220,30 @@ def _positive(text: str) -> int:
     return value
 
 
+def _int_in(low: int, high: int, why: str) -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high]; the bound's reason is part of the error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low:,} to {high:,}, not {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,} ({why}), not {text!r}")
+        return value
+
+    return parse
+
+
+# Bounds of the numeric options: values outside them are mistakes that would otherwise run for minutes
+# and then die (a 1e8-pixel-wide page) or produce nothing (a negative shard size).
+WIDTH = _int_in(64, 10_000, "pixels across the page: 10,000 is an A4 page at 850 dpi")
+DPI = _int_in(18, 1_200, "dots per inch of the page")
+QUALITY = _int_in(1, 100, "JPEG quality")
+CALIBRATION_DOCS = _int_in(1, 100_000, "documents laid out to choose the mask budgets; 100,000 take about a minute")
+SHARD_SIZE = _int_in(0, 1_000_000, "documents per shard; 0 chooses by image format")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors are one line (the usage text is one ``--help`` away)."""
 
@@ -236,11 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--locale", default=None, help="one of the template's locales (default: chosen by the seed)")
     p.add_argument("--out", default="preview", help="output directory (default: preview/)")
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--width", type=_positive, default=1024, help="raster width in pixels (default 1024)")
-    size.add_argument("--dpi", type=_positive, default=None, help="raster resolution instead of --width (e.g. 200)")
+    size.add_argument("--width", type=WIDTH, default=1024, help="raster width in pixels (default 1024)")
+    size.add_argument("--dpi", type=DPI, default=None, help="raster resolution instead of --width (e.g. 200)")
     p.add_argument("--mode", choices=["RGB", "L"], default="RGB")
     p.add_argument("--image-format", choices=["png", "jpeg", "none"], default="png")
-    p.add_argument("--quality", type=_positive, default=90, help="JPEG quality")
+    p.add_argument("--quality", type=QUALITY, default=90, help="JPEG quality")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     p.add_argument("--no-augment", action="store_true", help="render the clean page")
     p.set_defaults(func=_cmd_render)
@@ -254,14 +289,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--templates", default=None, help="comma-separated template ids (default: all of the doc types)")
     p.add_argument("--split-ratios", default="0.8,0.1,0.1", help="train,validation,test (default 0.8,0.1,0.1)")
     p.add_argument("--image-format", choices=["jpeg", "png", "none"], default="jpeg", help="none: layout only, images rendered on access")
-    p.add_argument("--width", type=_positive, default=1024)
+    p.add_argument("--width", type=WIDTH, default=1024, help="raster width in pixels (default 1024)")
     p.add_argument("--mode", choices=["RGB", "L"], default="RGB")
-    p.add_argument("--quality", type=_positive, default=90, help="JPEG quality")
+    p.add_argument("--quality", type=QUALITY, default=90, help="JPEG quality")
     p.add_argument("--pdf", action="store_true", help="also store each document's PDF bytes")
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--tokenizer", default="default", help="tokenizer for PIP mask budgets (default: the project's)")
-    p.add_argument("--calibration-docs", type=_positive, default=2000, help="documents measured to choose mask budgets")
-    p.add_argument("--shard-size", type=int, default=0, help="documents per shard (default: by image format)")
+    p.add_argument("--calibration-docs", type=CALIBRATION_DOCS, default=2000, help="documents measured to choose mask budgets")
+    p.add_argument("--shard-size", type=SHARD_SIZE, default=0, help="documents per shard (default: by image format)")
     p.add_argument("--workers", type=_positive, default=None, help="processes (default: CPU count); never changes the bytes")
     p.add_argument("--shards", default=None, help="K/N: build only every N-th shard from K, for multi-machine builds")
     p.set_defaults(func=_cmd_build)
@@ -298,6 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("merge", help="check a (sliced) build is complete and write its card")
     p.add_argument("dir")
     p.set_defaults(func=_cmd_merge)
+
+    p = sub.add_parser("verify", help="check every shard of a build against its SHA-256 (bit flips, truncation, strays)")
+    p.add_argument("dir")
+    p.add_argument("--split", action="append", help="check only this split (repeatable)")
+    p.set_defaults(func=_cmd_verify)
     return parser
 
 

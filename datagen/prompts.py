@@ -97,7 +97,7 @@ def parse_ar(output: str, doc_type: str) -> tuple[dict[str, str | None], bool]:
     match = re.search(r"\{.*\}", output, flags=re.DOTALL)
     try:
         data = json.loads(match.group(0)) if match else None
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # a model may well print [[[[... ten thousand deep
         data = None
     ok = isinstance(data, dict)
     if not ok:

@@ -1,7 +1,7 @@
 """``datagen publish``: check a finished build and upload it to the Hugging Face Hub.
 
 The check is the same with and without ``--dry-run``: the card's YAML parses, its splits and sizes match
-the shard files, every planned shard is present with the size its sidecar recorded, and the Hub's
+the shard files, every planned shard is present with the checksum its sidecar recorded, and the Hub's
 limits hold (files per folder, file sizes). Only then is anything uploaded, with
 ``HfApi.upload_large_folder`` (resumable, chunked commits) and the token from the usual place
 (``HF_TOKEN`` or ``huggingface-cli login``).
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from datagen.build import BuildConfig, finished_shard, read_state, shard_plan
+from datagen.build import BuildConfig, read_state, shard_plan, verify_build
 from datagen.card import read_card_yaml
 from datagen.errors import DatagenError
 
@@ -34,9 +34,7 @@ def check_folder(out: Path) -> UploadPlan:
     if not card_file.exists():
         raise DatagenError(f"{out} has no card: finish the build or run 'datagen merge {out}'")
     plan = shard_plan(BuildConfig.from_json(state["config"]))
-    missing = [s.path for s in plan if finished_shard(out, s, verify=True) is None]  # checksums too
-    if missing:
-        raise DatagenError(f"{out}: shard {missing[0]} is missing or damaged ({len(missing)} in all)")
+    verify_build(out)  # every shard against its checksum, no stray files
     try:
         card = read_card_yaml(card_file)
     except Exception as exc:  # the Hub's own parser: any failure means the card is unusable

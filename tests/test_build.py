@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -204,6 +205,37 @@ def test_different_config_refuses_and_touches_nothing(layout_build, capsys):
     assert {p: p.stat().st_mtime_ns for p in layout_build.rglob("*")} == before
 
 
+@pytest.fixture
+def template_copy(tmp_path, monkeypatch) -> Iterator[Path]:
+    """The shipped templates copied to a folder the test may edit, standing in for the shipped ones."""
+    import datagen.build as build_module
+    from datagen.template import TEMPLATE_DIR
+
+    copy = tmp_path / "templates"
+    shutil.copytree(TEMPLATE_DIR, copy)
+    monkeypatch.setattr(build_module, "list_templates", lambda: sorted(copy.glob("*/*.yaml")))
+    clear = (build_module.eligible.cache_clear, build_module.input_digests.cache_clear)
+    for f in clear:
+        f()
+    yield copy
+    for f in clear:
+        f()
+
+
+@pytest.mark.parametrize("when", ["between slices", "before a resume"])
+def test_a_template_edited_mid_build_is_refused_by_name(template_copy, tmp_path, when):
+    from datagen.build import eligible, input_digests
+
+    out = tmp_path / "edited"
+    build(config(), out, workers=1, shards="0/2" if when == "between slices" else "0/1000")  # 0/1000: one shard of seven
+    cafe = template_copy / "receipt" / "cafe.yaml"
+    cafe.write_text(cafe.read_text() + "\n# tweaked\n")
+    eligible.cache_clear()
+    input_digests.cache_clear()
+    with pytest.raises(DatagenError, match=r"other template, font or tokenizer files \(templates/receipt/cafe.yaml differ\)"):
+        build(config(), out, workers=1, shards="1/2" if when == "between slices" else None)
+
+
 def test_non_empty_foreign_folder_refused(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("mine")
     assert main(["build", "--n", "10", "--out", str(tmp_path)]) == 2
@@ -223,6 +255,10 @@ def test_non_empty_foreign_folder_refused(tmp_path, capsys):
         (["--n", "10", "--templates", "receipt/nope"], "unknown template"),
         (["--n", "10", "--shards", "2/2"], "K/N"),
         (["--n", "1e9"], "not enough disk space"),
+        (["--n", "10", "--shard-size", "-1"], "--shard-size: must be from 0 to 1,000,000"),
+        (["--n", "10", "--width", "100000000"], "--width: must be from 64 to 10,000"),
+        (["--n", "10", "--calibration-docs", "1000000000"], "--calibration-docs: must be from 1 to 100,000"),
+        (["--n", "10", "--quality", "101"], "--quality: must be from 1 to 100"),
     ],
 )
 def test_bad_input_one_line_exit_2(tmp_path, args, needle):
@@ -261,7 +297,104 @@ def test_publish_dry_run_checks_card_and_shards(layout_build, capsys, tmp_path):
     shutil.copytree(layout_build, broken)
     (broken / "data" / "test-00000-of-00001.parquet").write_bytes(b"PAR1")
     assert main(["publish", str(broken), "--repo-id", "org/x", "--dry-run"]) == 2
-    assert "test-00000-of-00001.parquet is missing or damaged" in capsys.readouterr().err
+    assert "data/test-00000-of-00001.parquet (size differs from its sidecar)" in capsys.readouterr().err
+
+
+def flip_bit(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x10
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def copy_of_build(layout_build, tmp_path) -> Path:
+    out = tmp_path / "copy"
+    shutil.copytree(layout_build, out)
+    return out
+
+
+def test_a_same_size_bit_flip_is_caught_by_verify_merge_evaluate_and_rebuilt_on_resume(layout_build, copy_of_build, capsys):
+    from benchmark.data import load_eval_set
+    from benchmark.errors import BenchError
+
+    shard = copy_of_build / "data" / "test-00000-of-00001.parquet"
+    flip_bit(shard, shard.stat().st_size // 2)
+    assert main(["verify", str(copy_of_build)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "data/test-00000-of-00001.parquet (checksum differs from its sidecar)" in err
+    assert main(["verify", str(copy_of_build), "--split", "train"]) == 0  # the damage is in test only
+    assert main(["merge", str(copy_of_build)]) == 2
+    assert "test-00000-of-00001 (checksum differs from its sidecar)" in capsys.readouterr().err
+    with pytest.raises(BenchError, match=r"test-00000-of-00001.parquet \(checksum differs"):
+        load_eval_set(str(copy_of_build), "test")
+    build(config(), copy_of_build, workers=1)  # resume: hashes what is there, rebuilds the damaged shard
+    assert "test-00000-of-00001.parquet: checksum differs from its sidecar; rebuilding it" in capsys.readouterr().err
+    assert digests(copy_of_build) == digests(layout_build)
+    assert main(["verify", str(copy_of_build)]) == 0
+    assert "36 documents; every shard matches its SHA-256" in capsys.readouterr().out
+
+
+def test_evaluate_names_a_shard_it_cannot_read_in_a_folder_without_sidecars(copy_of_build):
+    from benchmark.data import load_eval_set
+    from benchmark.errors import BenchError
+
+    shutil.rmtree(copy_of_build / ".datagen")  # e.g. a copy of the published files only
+    shard = copy_of_build / "data" / "test-00000-of-00001.parquet"
+    shard.write_bytes(shard.read_bytes()[:-100])  # truncated: no Parquet footer
+    with pytest.raises(BenchError, match=r"cannot read data/test-00000-of-00001.parquet \("):
+        load_eval_set(str(copy_of_build), "test")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "a count changed"])
+def test_a_damaged_sidecar_is_named_and_its_shard_rebuilt(layout_build, copy_of_build, capsys, damage):
+    sidecar = copy_of_build / ".datagen" / "shards" / "train-00002-of-00005.json"
+    text = sidecar.read_text()
+    # still valid JSON with the right keys, but the statistics the card reports would be wrong
+    sidecar.write_text(text[:40] if damage == "truncated" else text.replace('"rows": 6', '"rows": 7'))
+    assert main(["merge", str(copy_of_build)]) == 2
+    assert "train-00002-of-00005 (sidecar .datagen/shards/train-00002-of-00005.json is damaged)" in capsys.readouterr().err
+    assert main(["stats", str(copy_of_build)]) == 0
+    assert "in 6/7 shards" in capsys.readouterr().out
+    build(config(), copy_of_build, workers=1)
+    assert "rebuilding it" in capsys.readouterr().err
+    assert digests(copy_of_build) == digests(layout_build)
+    assert main(["verify", str(copy_of_build)]) == 0
+
+
+@pytest.mark.parametrize("command", ["build", "merge", "verify", "stats"])
+def test_a_damaged_build_json_is_one_line_and_exit_2(copy_of_build, capsys, command):
+    state = copy_of_build / ".datagen" / "build.json"
+    flip_bit(state, 0)  # '{' becomes 'k': not JSON any more
+    args = [*build_command(copy_of_build)[3:]] if command == "build" else [command, str(copy_of_build)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "build.json is damaged" in err
+
+
+def test_a_full_disk_while_writing_the_card_is_one_line_and_merge_finishes_later(copy_of_build, monkeypatch, capsys):
+    import errno
+
+    import datagen.card
+
+    real = datagen.card.write_card
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    (copy_of_build / "README.md").unlink()
+    monkeypatch.setattr(datagen.card, "write_card", full_disk)
+    assert main(["merge", str(copy_of_build)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cannot write the card" in err and "No space left on device" in err
+    monkeypatch.setattr(datagen.card, "write_card", real)
+    assert main(["merge", str(copy_of_build)]) == 0 and (copy_of_build / "README.md").exists()
+
+
+def test_a_stray_parquet_file_is_refused_by_merge_and_verify(copy_of_build, capsys):
+    shutil.copy(copy_of_build / "data" / "test-00000-of-00001.parquet", copy_of_build / "data" / "test-extra.parquet")
+    for command in ("merge", "verify"):
+        assert main([command, str(copy_of_build)]) == 2
+        assert "test-extra.parquet" in capsys.readouterr().err
 
 
 def test_stats_command(layout_build, capsys):

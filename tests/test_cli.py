@@ -45,7 +45,7 @@ def test_render_jpeg_without_pdf(tmp_path):
         (["render", "--template", "receipt/thermal-basic", "--seed", "-1"], "seed must be a non-negative integer"),
         (["render", "--template", "receipt/thermal-basic", "--seed", "abc"], "seed must be a non-negative integer"),
         (["render", "--template", "receipt/thermal-basic", "--locale", "ja_JP"], "does not support locale 'ja_JP'"),
-        (["render", "--template", "receipt/thermal-basic", "--width", "0"], "must be a positive integer"),
+        (["render", "--template", "receipt/thermal-basic", "--width", "0"], "--width: must be from 64 to 10,000"),
         (["templates", "validate", "/nonexistent/t.yaml"], "cannot read"),
     ],
 )

@@ -142,6 +142,10 @@ def test_malformed_files_are_skipped_and_named(tmp_path):
         ): "$.form[0].words[0].box",
         _write_annotation(tmp_path, "no_image", json.dumps({"form": TEST_FORM}), image=False): "no image named no_image",
         _write_annotation(tmp_path, "twice", json.dumps({"form": [TEST_FORM[0], {**TEST_FORM[1], "id": 0}]})): "entity id 0 is used twice",
+        _write_annotation(
+            tmp_path, "unbounded_box", json.dumps({"form": [{**TEST_FORM[1], "words": [{"box": [1, 2, float("inf"), 9], "text": "x"}]}]})
+        ): "word 0 ('x') has a box that is not finite",
+        _write_annotation(tmp_path, "nested", '{"form": ' + "[" * 100_000 + "]" * 100_000 + "}"): "nested too deeply",
     }
     problems = Problems(warn=lambda line: None)
     docs = list(funsd.read(str(tmp_path), problems))

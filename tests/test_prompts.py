@@ -143,3 +143,8 @@ def test_a_span_prompt_has_two_masks_a_key_and_lists_the_keys_only_in_its_slot_l
         assert pip_instruction(doc_type, "span") in prompt and instruction(doc_type) not in prompt
     with pytest.raises(ValueError, match="tokens"):
         pip_instruction("receipt", "spans")
+
+
+def test_parse_ar_survives_an_answer_nested_ten_thousand_deep():
+    values, ok = parse_ar('{"total": ' + "[" * 10_000 + "]" * 10_000 + ', "date": "1/2/2026"}', "receipt")
+    assert not ok and values["date"] == "1/2/2026" and values["total"] is None

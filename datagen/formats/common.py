@@ -15,6 +15,7 @@ prompt format, adapter and metric works on it unchanged. Two differences, both d
 from __future__ import annotations
 
 import io
+import math
 import re
 import sys
 import unicodedata
@@ -169,6 +170,9 @@ def make_record(
         raise MalformedError(f"key {unknown[0]!r} is not in the {doc_type} schema")
     if len(words) != len(boxes):
         raise MalformedError(f"{len(words)} words but {len(boxes)} boxes")
+    for i, box in enumerate(boxes):  # JSON's Infinity and NaN parse in Python; clamped, they would pass as a real box
+        if not all(math.isfinite(v) for v in box):
+            raise MalformedError(f"word {i} ({words[i]!r}) has a box that is not finite: {list(box)}")
     width, height = image_size
     if width <= 0 or height <= 0:
         raise MalformedError(f"image size must be positive, got {width}x{height}")

@@ -133,6 +133,8 @@ def _json(text: Any) -> dict[str, Any]:
         truth = json.loads(text)
     except json.JSONDecodeError as exc:
         raise MalformedError(f"ground_truth is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise MalformedError("ground_truth is JSON nested too deeply to be an annotation") from None
     if not isinstance(truth, dict):
         raise MalformedError("ground_truth is not a JSON object")
     return truth

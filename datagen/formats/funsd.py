@@ -181,6 +181,8 @@ def _load(file: Path) -> dict[str, Any]:
         data = json.loads(file.read_bytes().decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedError(f"not a UTF-8 JSON file ({exc})") from None
+    except RecursionError:
+        raise MalformedError("JSON nested too deeply to be an annotation") from None
     error = best_match(_ANNOTATION.iter_errors(data))
     if error is not None:
         raise MalformedError(f"{error.json_path}: {error.message}")

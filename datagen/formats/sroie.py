@@ -188,6 +188,8 @@ def _read_keys(file: Path) -> tuple[str, dict[str, str | None]]:
         content: dict[str, Any] = json.loads(_text(file))  # starts with "{" (see _is_key_file): an object if it parses
     except ValueError as exc:
         raise _FileError(file, f"key file is not a JSON object ({exc})") from None
+    except RecursionError:
+        raise _FileError(file, "key file is JSON nested too deeply to be a key file") from None
     doc_type = content.get(DOC_TYPE_ENTRY, "receipt")
     if not isinstance(doc_type, str) or doc_type not in DOC_TYPES:
         raise _FileError(file, f"unknown doc type {doc_type!r} (known: {', '.join(DOC_TYPES)})")
