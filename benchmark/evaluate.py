@@ -34,6 +34,7 @@ from benchmark.constrain import CONSTRAINTS, PIP_CONSTRAINTS
 from benchmark.data import Document, EvalSet, Values, load_eval_set
 from benchmark.errors import BenchError
 from benchmark.metrics import document_scores, score
+from benchmark.naming import dataset_label, dataset_source, portable_command
 from benchmark.pip import ATTENTION, derive_budgets, overflow_count, pip_answer
 from benchmark.results import SCHEMA_VERSION, results_filename, write_results
 from datagen.io import write_atomic
@@ -135,11 +136,11 @@ def _git(where: Path, *args: str) -> str | None:
 
 def harness_info(command: str, where: Path = Path(__file__).parent) -> dict[str, Any]:
     """Who ran: version, commit of the checkout at ``where``, whether its code differed from that commit
-    (omitted outside git), and the command."""
+    (omitted outside git), and the command (its absolute paths cut to their last component)."""
     head = _git(where, "rev-parse", "HEAD") or None
     changes = _git(where, "status", "--porcelain", "--untracked-files=no", "--", *_CODE_PATHS) if head else None
     dirty = {} if changes is None else {"git_dirty": bool(changes)}
-    return {"name": "pip-bench", "version": __version__, "git_hash": head, **dirty, "command": command}
+    return {"name": "pip-bench", "version": __version__, "git_hash": head, **dirty, "command": portable_command(command)}
 
 
 def _check_writable(folder: Path) -> None:
@@ -424,18 +425,20 @@ def evaluate(
         modes[mode]["timing"] = timing
 
     created = datetime.now(UTC).replace(microsecond=0)
+    source = dataset_source(dataset)
     results = {
         "schema_version": SCHEMA_VERSION,
         "created": created.isoformat().replace("+00:00", "Z"),
         "harness": harness_info(command),
         "model": info,
         "dataset": {
-            "id": evalset.id,
+            "id": dataset_label(evalset.id),
             "fingerprint": evalset.fingerprint,
             "split": evalset.split,
             "limit": evalset.limit,
             "num_documents": len(evalset.documents),
             "doc_types": evalset.doc_type_counts(),
+            **({"source": source} if source else {}),
         },
         "environment": environment(str(device)),
         "config": {**asdict(config), "pip_budgets": budgets if "pip" in config.modes else None},
@@ -443,7 +446,7 @@ def evaluate(
         "speedup": _speedup(modes),
         "wall_time_s": time.perf_counter() - started,
     }
-    path = output_dir / results_filename(spec.id, dataset, created.strftime("%Y%m%dT%H%M%S"))
+    path = output_dir / results_filename(info["id"], results["dataset"]["id"], created.strftime("%Y%m%dT%H%M%S"))
     write_results(path, results)
     if log_samples:
         _write_samples(path.with_name(path.name.replace("results_", "samples_", 1).replace(".json", ".jsonl")), evalset, predictions)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from datasets import load_dataset
@@ -14,10 +13,7 @@ from datagen.card import read_card_yaml
 from datagen.cli import main as datagen
 from datagen.formats.common import iter_rows
 from datagen.formats.convert import REPORT_FILE
-from datagen.pipeline import encode_image, generate
-from datagen.template import load_template_cached
-
-SROIE_KEYS = ("company", "date", "address", "total")
+from tests.helpers import SROIE_KEYS, sroie_receipts
 
 
 @pytest.mark.parametrize("fmt", ["cord", "sroie", "funsd", "layoutlm"])
@@ -48,36 +44,9 @@ def test_export_then_import_gives_a_dataset_with_the_same_ground_truth(fmt, smal
     assert sorted(p.name for p in imported.rglob("*")) == before
 
 
-def _sroie_receipts(root: Path, n: int) -> None:
-    """Generated receipts written as genuine SROIE files: one box line per printed line (not per word)
-    and key files with SROIE's four keys only, as in the ICDAR release."""
-    template = load_template_cached("receipt/retail-invoice")
-    for i in range(n):
-        gen = generate(template, 100 + i, "en_MS", width=1024)
-        record, stem = gen.record, f"X5100{i:04d}"
-        lines: dict[int, list[int]] = {}
-        for w, line in enumerate(record["line_ids"]):
-            lines.setdefault(line, []).append(w)
-        box_lines = []
-        for ids in lines.values():
-            x0 = min(record["boxes"][w][0] for w in ids)
-            y0 = min(record["boxes"][w][1] for w in ids)
-            x1 = max(record["boxes"][w][2] for w in ids)
-            y1 = max(record["boxes"][w][3] for w in ids)
-            box_lines.append(f"{x0},{y0},{x1},{y0},{x1},{y1},{x0},{y1},{' '.join(record['words'][w] for w in ids)}")
-        values = {f["key"]: f["value"] for f in record["fields"] if f["key"] in SROIE_KEYS and f["present"]}
-        for folder, name, data in (
-            ("img", f"{stem}.jpg", encode_image(gen.image, "jpeg", 90)),
-            ("box", f"{stem}.txt", "\n".join(box_lines).encode()),
-            ("entities", f"{stem}.txt", json.dumps(values, indent=4).encode()),
-        ):
-            (root / "test" / folder).mkdir(parents=True, exist_ok=True)
-            (root / "test" / folder / name).write_bytes(data)
-
-
 def test_evaluate_on_sroie_files_scores_only_the_four_annotated_keys(tmp_path, capsys):
     root = tmp_path / "SROIE2019"
-    _sroie_receipts(root, 3)
+    sroie_receipts(root, 3)
     (root / "test" / "box" / "BROKEN.txt").write_text("1,2,3,only three numbers and text\n")
     out = tmp_path / "results"
     args = ["evaluate", "pip-ref", "--dataset", f"sroie:{root}", "--modes", "pip", "--timing-docs", "2", "--timing-batch-sizes", "1"]
@@ -86,7 +55,8 @@ def test_evaluate_on_sroie_files_scores_only_the_four_annotated_keys(tmp_path, c
     assert "skipped" in err and "BROKEN" in err  # the malformed document is named, the run goes on
     (path,) = out.glob("results_*.json")
     results = json.loads(path.read_text())
-    assert results["dataset"]["id"] == f"sroie:{root}" and results["dataset"]["num_documents"] == 3
+    assert results["dataset"]["id"] == "sroie:SROIE2019" and results["dataset"]["source"] == "sroie"  # no machine path
+    assert results["dataset"]["num_documents"] == 3
     metrics = results["modes"]["pip"]["metrics"]
     assert set(metrics["per_field"]) <= set(SROIE_KEYS)  # phone, cashier, ... are predicted but never scored
     # the shipped model reads these receipts (deterministic: fixed seeds and weights); long Malaysian
@@ -99,7 +69,7 @@ def test_evaluate_on_sroie_files_scores_only_the_four_annotated_keys(tmp_path, c
 
 def test_evaluate_names_the_splits_a_source_has(tmp_path, capsys):
     root = tmp_path / "SROIE2019"
-    _sroie_receipts(root, 1)
+    sroie_receipts(root, 1)
     assert bench(["evaluate", "pip-ref", "--dataset", f"sroie:{root}", "--split", "train", "--modes", "pip"]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "no documents in split 'train'" in err and "has: test" in err
@@ -109,7 +79,7 @@ def test_real_documents_carry_their_images_for_vision_adapters(tmp_path):
     from benchmark.data import load_eval_set
 
     root = tmp_path / "SROIE2019"
-    _sroie_receipts(root, 2)
+    sroie_receipts(root, 2)
     evalset = load_eval_set(f"sroie:{root}", "test", limit=1, images=True)
     (doc,) = evalset.documents
     assert doc.id == "X51000000" and doc.image.size[0] >= 1000 and set(doc.gold) == set(SROIE_KEYS)

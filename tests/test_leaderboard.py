@@ -323,6 +323,21 @@ def test_the_same_documents_under_two_paths_are_one_section():
     ]
 
 
+def test_real_documents_get_their_own_titled_section_ahead_of_generated_ones(tmp_path):
+    """Transfer to real receipts is another question than accuracy on generated ones: its own table, first."""
+    real = results("pip-ref", dataset="sroie:sroie-dev", fingerprint="ef" * 32)
+    real["dataset"]["source"] = "sroie"
+    runs = {"synthetic.json": results("pip-ref"), "real.json": real, "mixed.json": results("ar-ref", dataset="zz", fingerprint="12" * 32)}
+    runs["mixed.json"]["dataset"]["doc_types"] = {"form": 100, "receipt": 100}
+    runs["mixed.json"]["dataset"]["source"] = "funsd"
+    assert build(write_runs(tmp_path / "results", runs), tmp_path / "board") == 0
+    readme = (tmp_path / "board" / "README.md").read_text()
+    titles = [line.removeprefix("## ") for line in readme.splitlines() if line.startswith("## ")]
+    assert titles == ["Real documents: SROIE test (200 receipts)", "Real documents: FUNSD test (200 documents)", "data/synth-kie · test"]
+    assert "sroie:sroie-dev: 200 documents, fingerprint efefefefefef." in readme  # the note names the dataset
+    assert len(table_lines(readme, titles[0])) == 2
+
+
 def test_a_model_retrained_into_the_same_folder_is_named_by_its_weights(tmp_path):
     """Same id, other sha: two models, so both rows keep their place and the tables say which weights each is."""
     retrained = results("models/pip-ref", modes={"pip": (0.95, 40.0)}, created="2026-11-03T00:00:00Z")

@@ -22,6 +22,7 @@ from transformers import LogitsProcessorList
 from benchmark.constrain import AnswerConstraint, ground_pip
 from benchmark.data import Document, Values
 from benchmark.errors import BenchError
+from benchmark.naming import model_label
 from benchmark.pip import attention_mask_4d, logit_positions, pip_answer, position_ids, read_span, slot_positions, split_slots
 from datagen.doctypes import DOC_TYPES
 from datagen.prompts import PIP_ANSWERS, SPAN_SLOTS, UNKNOWN, parse_pip
@@ -277,10 +278,12 @@ class Adapter(ABC):
         return results
 
     def info(self) -> dict[str, Any]:
+        """The model as results record it: named without the machine's paths (``benchmark.naming``)."""
+        sha = model_sha(self.spec, self.config)
         return {
-            "id": self.spec.id,
+            "id": model_label(self.spec.id, self.spec.revision, sha, local=local_path(self.spec.id) is not None),
             "revision": self.spec.revision,
-            "sha": model_sha(self.spec, self.config),
+            "sha": sha,
             "adapter": self.name,
             "family": getattr(self.config, "model_type", "unknown"),
             "dtype": self.spec.dtype,

@@ -30,6 +30,8 @@ class Dataset:
     split: str
     fingerprint: str
     num_documents: int
+    source: str = ""  # the real dataset's format (sroie, cord, …); "" for generated documents
+    doc_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,14 @@ def rows_from_run(name: str, data: dict[str, Any]) -> list[Row]:
             Row(
                 file=name,
                 created=_utc(data["created"]),
-                dataset=Dataset(dataset["id"], dataset["split"], dataset["fingerprint"], dataset["num_documents"]),
+                dataset=Dataset(
+                    dataset["id"],
+                    dataset["split"],
+                    dataset["fingerprint"],
+                    dataset["num_documents"],
+                    dataset.get("source", ""),
+                    tuple(sorted(dataset["doc_types"])),
+                ),
                 model_id=model["id"],
                 model_sha=model["sha"],
                 model_name=model["id"],

@@ -85,21 +85,40 @@ def best_rows(rows: Sequence[Row], column: Column) -> frozenset[str]:
 class Section:
     """One table: the rows of one dataset split (one fingerprint), in leaderboard order.
 
-    The same documents scored under two paths (a copy on another machine, say) are one benchmark, so a
-    section is keyed by content, and its title names every path the rows used.
+    The same documents scored under two names (a copy in another folder, say) are one benchmark, so a
+    section is keyed by content, and it names every dataset id the rows used. Real documents (a dataset
+    imported from SROIE, CORD, …) are titled as such, since transfer to them is a different question
+    from accuracy on generated data.
     """
 
     dataset: Dataset  # the first of the rows' datasets in sort order; all share split, fingerprint and size
     rows: tuple[Row, ...]
 
     @property
+    def ids(self) -> str:
+        return " = ".join(sorted({row.dataset.id for row in self.rows}))
+
+    @property
+    def source(self) -> str:
+        """The real dataset's format when any run recorded one ("" for generated documents)."""
+        return max(row.dataset.source for row in self.rows)
+
+    @property
+    def real(self) -> bool:
+        return bool(self.source)
+
+    @property
     def title(self) -> str:
-        ids = sorted({row.dataset.id for row in self.rows})
-        return f"{' = '.join(ids)} · {self.dataset.split}"
+        if not self.real:
+            return f"{self.ids} · {self.dataset.split}"
+        types = self.dataset.doc_types
+        what = f"{types[0]}s" if len(types) == 1 else "documents"
+        return f"Real documents: {self.source.upper()} {self.dataset.split} ({self.dataset.num_documents:,} {what})"
 
     @property
     def note(self) -> str:
-        return f"{self.dataset.num_documents:,} documents, fingerprint {self.dataset.fingerprint[:12]}"
+        where = f"{self.ids}: " if self.real else ""
+        return f"{where}{self.dataset.num_documents:,} documents, fingerprint {self.dataset.fingerprint[:12]}"
 
     def best(self, column: Column) -> frozenset[str]:
         return best_rows(self.rows, column)
@@ -110,10 +129,11 @@ def _content(row: Row) -> tuple[str, str, int]:
 
 
 def sections(rows: Sequence[Row]) -> list[Section]:
-    """One section per dataset content (split, fingerprint, size), ordered by its first dataset id."""
+    """One section per dataset content (split, fingerprint, size): real documents first, then generated ones,
+    each ordered by its first dataset id."""
     groups = [list(group) for _, group in groupby(sorted(rows, key=_content), key=_content)]
     found = [Section(min(r.dataset for r in group), tuple(leaderboard_order(group))) for group in groups]
-    return sorted(found, key=lambda section: section.dataset)
+    return sorted(found, key=lambda section: (not section.real, section.dataset))
 
 
 def family_colours(rows: Sequence[Row]) -> dict[str, str]:
