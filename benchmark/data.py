@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, first_line
 from benchmark.metrics import Values
 from datagen.doctypes import DOC_TYPES
 from datagen.prompts import document_text
@@ -46,6 +46,21 @@ class EvalSet:
     fingerprint: str
     documents: list[Document]
     limit: int | None
+
+    def inputs_digest(self, images: bool) -> str:
+        """A hash of what an adapter reads: the text, and the pixels when it reads images.
+
+        The fingerprint covers what is scored (ids, gold) only; two builds that differ in their images
+        alone (``--no-augment``, ``--width``) share it, but not their predictions, so the prediction cache
+        is keyed by this as well.
+        """
+        digest = hashlib.sha256()
+        for doc in self.documents:
+            digest.update(doc.text.encode())
+            if images and doc.image is not None:
+                digest.update(f"{doc.image.mode} {doc.image.size}".encode())
+                digest.update(doc.image.tobytes())
+        return digest.hexdigest()
 
     def doc_type_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -93,12 +108,12 @@ def _open_split(dataset: str, split: str, images: bool, revision: str | None) ->
     except BenchError:
         raise
     except ValueError as exc:  # an unknown split
-        raise BenchError(f"dataset {dataset}: {str(exc).splitlines()[0]}") from None
+        raise BenchError(f"dataset {dataset}: {first_line(exc)}") from None
     except Exception as exc:
         unreadable = _unreadable_file(local, split) if local.is_dir() else None
         if unreadable:
             raise BenchError(f"dataset {dataset}: cannot read {unreadable}") from None
-        raise BenchError(f"dataset {dataset}: cannot load ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+        raise BenchError(f"dataset {dataset}: cannot load ({type(exc).__name__}: {first_line(exc)})") from None
 
 
 def _check_local(local: Path, dataset: str, split: str) -> None:
@@ -122,7 +137,7 @@ def _unreadable_file(local: Path, split: str) -> str | None:
         try:
             pq.ParquetFile(path).read()
         except Exception as exc:
-            return f"{path.relative_to(local)} ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+            return f"{path.relative_to(local)} ({first_line(exc)})"
     return None
 
 

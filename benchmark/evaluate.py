@@ -1,8 +1,8 @@
 """One evaluation run: dataset → adapter → AR and/or PIP predictions → metrics and timing → results.
 
 Predictions and timing are separate passes. Predictions run over every document at ``--batch-size``
-and are cached per document (keyed by model sha, revision, dataset fingerprint, mode and the mode's
-settings), so an interrupted run resumes where it stopped. Timing runs after the predictions, on a
+and are cached per document (keyed by model sha, revision, dataset fingerprint, a hash of what the adapter
+reads, mode and the mode's settings), so an interrupted run resumes where it stopped. Timing runs after the predictions, on a
 sample stratified by doc type, both modes interleaved on the same device in the same process:
 warm-up, then per-document latency at batch 1 and throughput at each ``--timing-batch-sizes``.
 """
@@ -65,6 +65,9 @@ class EvalConfig:
                 raise BenchError(f"--modes: unknown mode {mode!r} (choose from {', '.join(MODES)})")
         if not self.modes:
             raise BenchError("--modes: give at least one of ar, pip")
+        repeated = sorted({m for m in self.modes if self.modes.count(m) > 1})
+        if repeated:
+            raise BenchError(f"--modes: {', '.join(repeated)} given twice; each mode runs once")
         if self.ar_constraint not in CONSTRAINTS:
             raise BenchError(f"--ar-constraint must be one of {', '.join(CONSTRAINTS)} (got {self.ar_constraint})")
         if self.pip_constraint not in PIP_CONSTRAINTS:
@@ -386,6 +389,7 @@ def evaluate(
     device = adapter.device
     modes: dict[str, Any] = {}
     predictions: dict[str, list[Prediction]] = {}
+    inputs = evalset.inputs_digest(images=getattr(adapter_cls, "reads_images", False))
     for mode in config.modes:
         run = _runner(adapter, mode, config, budgets)
         settings = (
@@ -402,6 +406,7 @@ def evaluate(
             "revision": spec.revision,
             "dtype": spec.dtype,
             "dataset": evalset.fingerprint,
+            "inputs": inputs,
             "mode": mode,
             "settings": settings,
         }

@@ -39,7 +39,7 @@ from tqdm import tqdm
 
 from benchmark.adapters.causal_lm import AR_SEPARATOR
 from benchmark.data import Document
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, first_line
 from benchmark.pip import ATTENTION, attention_mask_4d, derive_budgets, pip_answer, token_at, value_spans
 from benchmark.pointer import PointerConfig, PointerForCausalLM
 from datagen.build import DEFAULT_TOKENIZER
@@ -161,7 +161,7 @@ def load_start(config: TrainConfig) -> tuple[Any, Any]:
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = AutoModelForCausalLM.from_pretrained(config.init, dtype=torch.float32) if config.init else new_model(config, tokenizer)
     except (OSError, ValueError) as exc:
-        raise BenchError(f"--init {source}: cannot load ({str(exc).splitlines()[0]})") from None
+        raise BenchError(f"--init {source}: cannot load ({first_line(exc)})") from None
     if MASK not in tokenizer.get_vocab() or tokenizer.pad_token is None:
         raise BenchError(f"{source}: the tokenizer needs {MASK} and a pad token (the project's tokenizer has both)")
     if isinstance(model, PointerForCausalLM) != (config.head == "pointer"):

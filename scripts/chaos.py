@@ -179,6 +179,7 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=2000, help="documents per build (layout only)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random flips and kill moments")
     args = parser.parse_args()
+    os.environ.setdefault("TQDM_DISABLE", "1")  # hundreds of checks: their progress bars would bury the results
     with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
         if args.experiment == "flips":
             result = run_flips(args.n or 300, args.docs, args.seed, Path(tmp))

@@ -7,6 +7,7 @@ mask-token handling, resume, the results schema, bad input), not accuracy.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -20,7 +21,17 @@ from benchmark.adapters.base import Batch, ModelSpec
 from benchmark.adapters.qwen2_vl import Qwen2VLAdapter
 from benchmark.cli import main
 from benchmark.data import load_eval_set
-from benchmark.evaluate import EvalConfig, Prediction, PredictionCache, bucketed_batches, harness_info, predict, stratified, time_modes
+from benchmark.evaluate import (
+    CACHE_DIR,
+    EvalConfig,
+    Prediction,
+    PredictionCache,
+    bucketed_batches,
+    harness_info,
+    predict,
+    stratified,
+    time_modes,
+)
 from benchmark.pip import attention_mask_4d, derive_budgets, position_ids, slot_positions
 from benchmark.results import schema_errors
 from datagen.build import BuildConfig, build
@@ -254,6 +265,26 @@ def test_vision_language_model_end_to_end_on_lazy_images(dataset, tmp_path, caps
     assert data["modes"]["pip"]["num_documents"] == 3
 
 
+def test_builds_that_differ_only_in_images_do_not_share_cached_predictions(dataset, tmp_path, capsys):
+    clean = tmp_path / "clean"  # the same documents and gold as ``dataset``, rendered without augmentations
+    splits = (("train", 0.2), ("validation", 0.1), ("test", 0.7))
+    build(
+        BuildConfig(n=26, seed=5, splits=splits, image_format="none", width=256, calibration_docs=40, shard_size=13, augment=False),
+        clean,
+        workers=1,
+    )
+    model = tiny_idefics3(tmp_path / "tiny-idefics3")
+    out = tmp_path / "r"
+    args = ["--limit", "2", "--modes", "pip", "--output-dir", str(out), "--timing-docs", "0"]
+    for ds in (dataset, clean):
+        code, _, err = run(["evaluate", str(model), "--dataset", str(ds), *args], capsys)
+        assert code == 0, err
+        assert "already done" not in err  # the second build's images are new to the model
+    fingerprints = {json.loads(p.read_text())["dataset"]["fingerprint"] for p in out.glob("results_*.json")}
+    assert len(fingerprints) == 1  # same gold: the fingerprint alone cannot tell the two apart
+    assert len(list((out / CACHE_DIR).glob("pip-*.jsonl"))) == 2
+
+
 NATIVE_FLORENCE2 = pytest.mark.skipif(
     not hasattr(transformers, "Florence2ForConditionalGeneration"), reason="this transformers has no native Florence-2"
 )
@@ -331,6 +362,8 @@ def _missing_columns_dataset(tmp_path: Path) -> Path:
         ("unwritable", "not writable"),
         ("bad-mode", "unknown mode 'beam'"),
         ("missing-dataset", "no such directory"),
+        ("repeated-mode", "--modes: pip given twice"),
+        ("truncated-weights", "cannot load the weights: Error while deserializing header"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(case, needle, dataset, llama, tmp_path, capsys, monkeypatch):
@@ -350,8 +383,21 @@ def test_bad_input_is_one_line_and_exit_2(case, needle, dataset, llama, tmp_path
         extra += ["--modes", "ar,beam"]
     elif case == "missing-dataset":
         data = str(tmp_path / "nope")
+    elif case == "repeated-mode":
+        extra += ["--modes", "pip,ar,pip"]
+    elif case == "truncated-weights":
+        model = str(tmp_path / "truncated")
+        shutil.copytree(llama, model)
+        weights = Path(model) / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])  # a download cut short
     code, _, err = run(["evaluate", model, "--dataset", data, *extra], capsys)
     assert code == 2
     errors = [line for line in err.splitlines() if line.startswith("pip-bench: error:")]  # besides progress bars
     assert len(errors) == 1 and needle in errors[0] and "Traceback" not in err, err
     assert not list((tmp_path / "out").glob("results_*.json")) if (tmp_path / "out").exists() else True
+
+
+def test_an_exception_without_a_message_is_named_by_its_type():
+    from benchmark.errors import first_line
+
+    assert first_line(ValueError()) == "ValueError" and first_line(OSError("disk\nfull")) == "disk"

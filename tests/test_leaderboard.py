@@ -467,3 +467,14 @@ def test_serve_serves_the_page(board):
 def test_serve_without_a_build_is_a_usage_error(tmp_path, capsys):
     assert main(["leaderboard", "serve", "--dir", str(tmp_path)]) == 2
     assert "run `pip-bench leaderboard build` first" in capsys.readouterr().err
+
+
+def test_model_ids_with_mathtext_or_a_newline_build_a_readable_board(tmp_path):
+    runs = {
+        "results_math.json": results("org/$\\foo$", family="llama", modes={"ar": (0.7, 900.0), "pip": (0.72, 50.0)}),
+        "results_newline.json": results("org/two\nlines", family="llama", modes={"pip": (0.6, 60.0)}),
+    }
+    assert build(write_runs(tmp_path / "r", runs), tmp_path / "b") == 0  # the plot would raise on "$\foo$" as mathtext
+    lines = table_lines((tmp_path / "b" / "README.md").read_text(), "data/synth-kie · test")
+    assert len(lines) == 3 and any(line.startswith("| org/two lines | PIP") for line in lines)
+    assert all(len(line.split(" | ")) == 10 for line in lines)

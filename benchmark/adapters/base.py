@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
+from safetensors import SafetensorError
 from transformers import LogitsProcessorList
 
 from benchmark.constrain import AnswerConstraint, ground_pip
 from benchmark.data import Document, Values
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, first_line
 from benchmark.naming import model_label
 from benchmark.pip import attention_mask_4d, logit_positions, pip_answer, position_ids, read_span, slot_positions, split_slots
 from datagen.doctypes import DOC_TYPES
@@ -96,10 +97,10 @@ def load_config(spec: ModelSpec) -> Any:
     try:
         return AutoConfig.from_pretrained(spec.id, revision=spec.revision, trust_remote_code=spec.trust_remote_code)
     except ValueError as exc:  # e.g. custom code without --trust-remote-code
-        raise BenchError(f"model {spec.id}: {str(exc).splitlines()[0]}") from None
+        raise BenchError(f"model {spec.id}: {first_line(exc)}") from None
     except OSError as exc:
         raise BenchError(
-            f"model {spec.id}: cannot load its config (unknown Hub id, no network, or not a model directory): {str(exc).splitlines()[0]}"
+            f"model {spec.id}: cannot load its config (unknown Hub id, no network, or not a model directory): {first_line(exc)}"
         ) from None
 
 
@@ -107,8 +108,8 @@ def from_pretrained(auto_class: Any, spec: ModelSpec, what: str, **kwargs: Any) 
     """``auto_class.from_pretrained`` with the user's revision and remote-code choice; errors as one line."""
     try:
         return auto_class.from_pretrained(spec.id, revision=spec.revision, trust_remote_code=spec.trust_remote_code, **kwargs)
-    except (OSError, ValueError, ImportError) as exc:
-        raise BenchError(f"model {spec.id}: cannot load the {what}: {str(exc).splitlines()[0]}") from None
+    except (OSError, ValueError, ImportError, SafetensorError) as exc:  # SafetensorError: truncated or damaged weights
+        raise BenchError(f"model {spec.id}: cannot load the {what}: {first_line(exc)}") from None
 
 
 def load_model(auto_class: Any, spec: ModelSpec) -> Any:
@@ -119,7 +120,7 @@ def load_model(auto_class: Any, spec: ModelSpec) -> Any:
     try:
         model.to(spec.device)
     except (RuntimeError, AssertionError) as exc:
-        raise BenchError(f"device {spec.device}: {str(exc).splitlines()[0]}") from None
+        raise BenchError(f"device {spec.device}: {first_line(exc)}") from None
     return model.eval()
 
 

@@ -8,11 +8,18 @@ from collections.abc import Sequence
 from benchmark.leaderboard.view import COLUMNS, EMPTY, HOW_TO_ADD, NOTES, Section
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def one_line(text: str) -> str:
+    """A newline (or any control character) in user text would end a table row or a paragraph early."""
+    return _CONTROL.sub(" ", text)
 
 
 def escape(text: str) -> str:
-    """Model ids and hardware names are user text: a ``|`` would split a cell, a ``*`` start emphasis."""
-    return _SPECIAL.sub(r"\\\1", text)
+    """Model ids and hardware names are user text: a ``|`` would split a cell, a ``*`` start emphasis,
+    a newline end the row."""
+    return _SPECIAL.sub(r"\\\1", one_line(text))
 
 
 def _table(section: Section) -> list[str]:
@@ -40,6 +47,6 @@ def render(tables: Sequence[Section], num_files: int) -> str:
         "Sortable, filterable version: [index.html](index.html) (a single file; open it in a browser).",
     ]
     for section in tables:
-        lines += ["", f"## {escape(section.title)}", "", f"{section.note}.", "", *_table(section)]
+        lines += ["", f"## {escape(section.title)}", "", f"{one_line(section.note)}.", "", *_table(section)]
     lines += ["", *(f"- {note}" for note in NOTES)]
     return "\n".join(lines) + "\n"

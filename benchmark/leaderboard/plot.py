@@ -20,7 +20,8 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 from benchmark.leaderboard.collect import Row, pareto_front
 from benchmark.leaderboard.view import EMPTY, Section
 
-RC = {"svg.hashsalt": "pip-bench-leaderboard", "svg.fonttype": "path", "font.size": 9}
+# text.parse_math off: model ids are user text, and one like "$\foo$" would be parsed as mathtext (and fail)
+RC = {"svg.hashsalt": "pip-bench-leaderboard", "svg.fonttype": "path", "font.size": 9, "text.parse_math": False}
 PANEL_INCHES = (6.0, 4.2)
 MAX_COLUMNS = 2
 MINOR_LABEL_DECADES = 3
