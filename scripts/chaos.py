@@ -8,10 +8,11 @@ Two experiments, each on real commands and real files (no mocks):
            resume check of a rerun (``check_shards``). Each flip is undone before the next. Flips in
            sidecars and ``build.json`` are tried too: those must be detected or leave the parsed content
            unchanged (``\\u00e9`` vs ``\\u00E9``).
-``kills``  runs N builds, each killed with SIGKILL at a random moment: a whole 2-worker build, the parent
-           of a 2-worker build only (its workers orphaned), two concurrent slices (one killed), or
-           ``datagen merge``. The same command(s) are then rerun, and every resulting dataset must
-           equal an uninterrupted build byte for byte and pass ``datagen verify``.
+``kills``  runs N commands, each killed with SIGKILL at a random moment, in turn: a whole 2-worker build,
+           the parent of a 2-worker build only (its workers orphaned), one of two concurrent slices,
+           ``datagen merge``, and ``pip-bench evaluate`` of the shipped ``pip-ref``. The same command(s)
+           are then rerun: every dataset must equal an uninterrupted build byte for byte and pass
+           ``datagen verify``, every results file must parse and hold the uninterrupted run's metrics.
 
     python scripts/chaos.py flips --n 300
     python scripts/chaos.py kills --n 20
@@ -126,50 +127,99 @@ def _kill_at(cmds: list[list[str]], victim: int, delay: float, parent_only: bool
         p.wait()
 
 
+def _rerun(cmds: list[list[str]]) -> str | None:
+    """Run ``cmds`` one after the other; the error of the first that fails, None if all succeed."""
+    for c in cmds:
+        proc = subprocess.run(c, capture_output=True, text=True)
+        if proc.returncode != 0:
+            return proc.stderr.strip()[-300:]
+    return None
+
+
+class Kills:
+    """The kill scenarios against one uninterrupted reference build (and evaluation)."""
+
+    def __init__(self, docs: int, work: Path):
+        self.docs, self.work = docs, work
+        reference = work / "reference"
+        start = time.perf_counter()
+        subprocess.run(build_command(reference, docs, "--workers", "2"), check=True, capture_output=True)
+        self.build_s = time.perf_counter() - start
+        self.expected = digests(reference)
+        self.reference = reference
+        start = time.perf_counter()
+        subprocess.run(self.evaluate_command(work / "reference-results"), check=True, capture_output=True)
+        self.evaluate_s = time.perf_counter() - start
+        self.metrics = _metrics(work / "reference-results")
+
+    def evaluate_command(self, out: Path) -> list[str]:
+        cmd = [sys.executable, "-m", "benchmark.cli", "evaluate", "pip-ref", "--dataset", str(self.reference), "--split", "train"]
+        return [*cmd, "--limit", str(EVAL_DOCS), "--modes", "pip", "--timing-docs", "0", "--batch-size", "8", "--output-dir", str(out)]
+
+    def build_ok(self, out: Path) -> bool:
+        clean = not detected(lambda: verify_build(out)) and not list((out / "data").glob(".*"))
+        return clean and digests(out) == self.expected
+
+    def whole_build(self, out: Path, rng: random.Random) -> tuple[float, str | None, bool]:
+        cmds, delay = [build_command(out, self.docs, "--workers", "2")], rng.uniform(0.0, self.build_s)
+        _kill_at(cmds, 0, delay, parent_only=False)
+        error = _rerun(cmds)
+        return delay, error, error is None and self.build_ok(out)
+
+    def parent_only(self, out: Path, rng: random.Random) -> tuple[float, str | None, bool]:
+        cmds, delay = [build_command(out, self.docs, "--workers", "2")], rng.uniform(0.0, self.build_s)
+        _kill_at(cmds, 0, delay, parent_only=True)
+        error = _rerun(cmds)
+        return delay, error, error is None and self.build_ok(out)
+
+    def concurrent_slices(self, out: Path, rng: random.Random) -> tuple[float, str | None, bool]:
+        cmds = [build_command(out, self.docs, "--workers", "1", "--shards", f"{k}/2") for k in range(2)]
+        delay = rng.uniform(0.0, self.build_s)
+        _kill_at(cmds, rng.randrange(2), delay, parent_only=False)
+        error = _rerun([*cmds, [sys.executable, "-m", "datagen.cli", "merge", str(out)]])
+        return delay, error, error is None and self.build_ok(out)
+
+    def merge(self, out: Path, rng: random.Random) -> tuple[float, str | None, bool]:
+        assert _rerun([build_command(out, self.docs, "--workers", "1", "--shards", f"{k}/2") for k in range(2)]) is None
+        merge, delay = [sys.executable, "-m", "datagen.cli", "merge", str(out)], rng.uniform(0.0, 3.0)  # mostly start-up
+        _kill_at([merge], 0, delay, parent_only=False)
+        error = _rerun([merge])
+        return delay, error, error is None and self.build_ok(out)
+
+    def evaluate(self, out: Path, rng: random.Random) -> tuple[float, str | None, bool]:
+        cmd, delay = self.evaluate_command(out), rng.uniform(0.0, self.evaluate_s)
+        _kill_at([cmd], 0, delay, parent_only=False)
+        error = _rerun([cmd])
+        return delay, error, error is None and _metrics(out) == self.metrics
+
+
+EVAL_DOCS = 200
+
+
+def _metrics(results_dir: Path) -> list[object]:
+    """The metrics of every results file in ``results_dir`` (a killed run may have finished one; each must parse)."""
+    return sorted({json.dumps(json.loads(p.read_text())["modes"], sort_keys=True) for p in results_dir.glob("results_*.json")})
+
+
 def run_kills(n: int, docs: int, seed: int, work: Path) -> dict[str, object]:
-    reference = work / "reference"
-    start = time.perf_counter()
-    subprocess.run(build_command(reference, docs, "--workers", "2"), check=True, capture_output=True)
-    full = time.perf_counter() - start
-    expected = digests(reference)
+    kills = Kills(docs, work)
+    scenarios = [kills.whole_build, kills.parent_only, kills.concurrent_slices, kills.merge, kills.evaluate]
     rng = random.Random(seed)
-    scenarios = ["whole build", "parent only", "one of two concurrent slices", "merge"]
     outcome = []
     for i in range(n):
         scenario = scenarios[i % len(scenarios)]
         out = work / f"kill-{i}"
-        delay = rng.uniform(0.0, full)
-        if scenario == "whole build":
-            cmds = [build_command(out, docs, "--workers", "2")]
-            _kill_at(cmds, 0, delay, parent_only=False)
-        elif scenario == "parent only":
-            cmds = [build_command(out, docs, "--workers", "2")]
-            _kill_at(cmds, 0, delay, parent_only=True)
-        elif scenario == "one of two concurrent slices":
-            cmds = [build_command(out, docs, "--workers", "1", "--shards", f"{k}/2") for k in range(2)]
-            _kill_at(cmds, rng.randrange(2), delay, parent_only=False)
-        else:
-            cmds = [build_command(out, docs, "--workers", "1", "--shards", f"{k}/2") for k in range(2)]
-            for c in cmds:
-                subprocess.run(c, check=True, capture_output=True)
-            merge = [sys.executable, "-m", "datagen.cli", "merge", str(out)]
-            delay = rng.uniform(0.0, 3.0)  # merge takes a few seconds, most of it start-up
-            _kill_at([merge], 0, delay, parent_only=False)
-            cmds = [merge]
-        for c in cmds:  # the rerun: the same command(s), one after the other
-            rerun = subprocess.run(c, capture_output=True, text=True)
-            if rerun.returncode != 0:
-                outcome.append({"scenario": scenario, "delay_s": round(delay, 2), "ok": False, "error": rerun.stderr.strip()[-300:]})
-                break
-        else:
-            if "--shards" in cmds[0]:
-                subprocess.run([sys.executable, "-m", "datagen.cli", "merge", str(out)], check=True, capture_output=True)
-            same = digests(out) == expected
-            clean = not detected(lambda out=out: verify_build(out)) and not list((out / "data").glob(".*"))
-            outcome.append({"scenario": scenario, "delay_s": round(delay, 2), "ok": same and clean})
+        delay, error, ok = scenario(out, rng)
+        outcome.append({"scenario": scenario.__name__, "delay_s": round(delay, 2), "ok": ok, **({"error": error} if error else {})})
         shutil.rmtree(out, ignore_errors=True)
         print(json.dumps(outcome[-1]), flush=True)
-    return {"kills": n, "uninterrupted_s": round(full, 1), "ok": sum(o["ok"] for o in outcome), "runs": outcome}
+    return {
+        "kills": n,
+        "uninterrupted_build_s": round(kills.build_s, 1),
+        "uninterrupted_evaluate_s": round(kills.evaluate_s, 1),
+        "ok": sum(o["ok"] for o in outcome),
+        "runs": outcome,
+    }
 
 
 def main() -> int:

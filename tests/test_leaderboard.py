@@ -218,6 +218,7 @@ def invalid_runs() -> dict[str, dict[str, Any] | str]:
     return {
         "bad_batch.json": odd_batch,
         "broken.json": '{"schema_version": "1.0", ',
+        "deep.json": '{"schema_version": ' + "[" * 100_000 + "]" * 100_000 + "}",
         "nan.json": json.dumps(not_a_number),
         "f1_too_high.json": too_high,
         "future.json": results("org/future", version="2.0"),
@@ -231,15 +232,16 @@ def test_invalid_files_fail_the_build_and_nothing_is_written(tmp_path, capsys):
     assert build(write_runs(tmp_path / "results", invalid_runs()), out) == 2
     assert not out.exists()
     err = capsys.readouterr().err.splitlines()
-    assert len(err) == 7, err  # one line per bad file, then the error
-    by_file = {line.split()[4].rstrip(":"): line for line in err[:6]}
+    assert len(err) == 8, err  # one line per bad file, then the error
+    by_file = {line.split()[4].rstrip(":"): line for line in err[:7]}
     assert "modes/ar/timing/throughput: batch size 'eight' is not a whole number" in by_file["bad_batch.json"]
     assert "not valid JSON" in by_file["broken.json"]
+    assert "not valid JSON: nested too deeply" in by_file["deep.json"]
     assert "not valid JSON: NaN is not a JSON number" in by_file["nan.json"]
     assert "modes/ar/metrics/f1: 1.5 is greater than the maximum of 1" in by_file["f1_too_high.json"]
     assert "unsupported schema_version '2.0'" in by_file["future.json"]
     assert "'sha' is a required property" in by_file["missing_sha.json"]
-    assert "6 invalid results file(s)" in err[6] and "nothing written" in err[6] and "--skip-invalid" in err[6]
+    assert "7 invalid results file(s)" in err[7] and "nothing written" in err[7] and "--skip-invalid" in err[7]
 
 
 def test_skip_invalid_builds_from_the_rest(tmp_path, capsys):
@@ -247,7 +249,7 @@ def test_skip_invalid_builds_from_the_rest(tmp_path, capsys):
     assert build(write_runs(tmp_path / "results", invalid_runs()), out, "--skip-invalid") == 0
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
     captured = capsys.readouterr()
-    assert captured.err.count("invalid results file") == 6 and "2 rows from 1 results files, 6 invalid skipped" in captured.out
+    assert captured.err.count("invalid results file") == 7 and "2 rows from 1 results files, 7 invalid skipped" in captured.out
     readme = (out / "README.md").read_text()
     assert "org/good" in readme and "org/bad" not in readme and "org/future" not in readme
 

@@ -125,6 +125,9 @@ def load_runs(results_dir: Path) -> tuple[list[tuple[str, dict[str, Any]]], list
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
             problems.append(f"{path.name}: not valid JSON: {exc}")
             continue
+        except RecursionError:
+            problems.append(f"{path.name}: not valid JSON: nested too deeply to be a results file")
+            continue
         problem = _problem(data)
         if problem:
             problems.append(f"{path.name}: {problem}")
