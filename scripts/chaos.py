@@ -156,44 +156,53 @@ class Kills:
         cmd = [sys.executable, "-m", "benchmark.cli", "evaluate", "pip-ref", "--dataset", str(self.reference), "--split", "train"]
         return [*cmd, "--limit", str(EVAL_DOCS), "--modes", "pip", "--timing-docs", "0", "--batch-size", "8", "--output-dir", str(out)]
 
-    def build_ok(self, out: Path) -> bool:
-        clean = not detected(lambda: verify_build(out)) and not list((out / "data").glob(".*"))
-        return clean and digests(out) == self.expected
+    def build_problem(self, out: Path) -> str | None:
+        """What is wrong with the dataset in ``out`` compared with the uninterrupted build (None: nothing)."""
+        try:
+            verify_build(out)
+        except DatagenError as exc:
+            return f"verify: {exc}"
+        leftovers = sorted(p.name for p in (out / "data").glob(".*"))
+        if leftovers:
+            return f"temporary files left: {', '.join(leftovers)}"
+        differ = sorted(name for name, digest in digests(out).items() if self.expected.get(name) != digest)
+        return f"shards differ from the uninterrupted build: {', '.join(differ)}" if differ else None
 
-    def whole_build(self, out: Path, rng: random.Random) -> tuple[float, str | None, bool]:
+    def whole_build(self, out: Path, rng: random.Random) -> tuple[float, str | None]:
         cmds, delay = [build_command(out, self.docs, "--workers", "2")], rng.uniform(0.0, self.build_s)
         _kill_at(cmds, 0, delay, parent_only=False)
         error = _rerun(cmds)
-        return delay, error, error is None and self.build_ok(out)
+        return delay, error or self.build_problem(out)
 
-    def parent_only(self, out: Path, rng: random.Random) -> tuple[float, str | None, bool]:
+    def parent_only(self, out: Path, rng: random.Random) -> tuple[float, str | None]:
         cmds, delay = [build_command(out, self.docs, "--workers", "2")], rng.uniform(0.0, self.build_s)
         _kill_at(cmds, 0, delay, parent_only=True)
         error = _rerun(cmds)
-        return delay, error, error is None and self.build_ok(out)
+        return delay, error or self.build_problem(out)
 
-    def concurrent_slices(self, out: Path, rng: random.Random) -> tuple[float, str | None, bool]:
+    def concurrent_slices(self, out: Path, rng: random.Random) -> tuple[float, str | None]:
         cmds = [build_command(out, self.docs, "--workers", "1", "--shards", f"{k}/2") for k in range(2)]
         delay = rng.uniform(0.0, self.build_s)
         _kill_at(cmds, rng.randrange(2), delay, parent_only=False)
         error = _rerun([*cmds, [sys.executable, "-m", "datagen.cli", "merge", str(out)]])
-        return delay, error, error is None and self.build_ok(out)
+        return delay, error or self.build_problem(out)
 
-    def merge(self, out: Path, rng: random.Random) -> tuple[float, str | None, bool]:
+    def merge(self, out: Path, rng: random.Random) -> tuple[float, str | None]:
         assert _rerun([build_command(out, self.docs, "--workers", "1", "--shards", f"{k}/2") for k in range(2)]) is None
         merge, delay = [sys.executable, "-m", "datagen.cli", "merge", str(out)], rng.uniform(0.0, 3.0)  # mostly start-up
         _kill_at([merge], 0, delay, parent_only=False)
         error = _rerun([merge])
-        return delay, error, error is None and self.build_ok(out)
+        return delay, error or self.build_problem(out)
 
-    def evaluate(self, out: Path, rng: random.Random) -> tuple[float, str | None, bool]:
+    def evaluate(self, out: Path, rng: random.Random) -> tuple[float, str | None]:
         cmd, delay = self.evaluate_command(out), rng.uniform(0.0, self.evaluate_s)
         _kill_at([cmd], 0, delay, parent_only=False)
         error = _rerun([cmd])
-        return delay, error, error is None and _metrics(out) == self.metrics
+        return delay, error or (None if _metrics(out) == self.metrics else "results differ from the uninterrupted run")
 
 
 EVAL_DOCS = 200
+SCENARIOS = ("whole_build", "parent_only", "concurrent_slices", "merge", "evaluate")
 
 
 def _metrics(results_dir: Path) -> list[object]:
@@ -201,16 +210,18 @@ def _metrics(results_dir: Path) -> list[object]:
     return sorted({json.dumps(json.loads(p.read_text())["modes"], sort_keys=True) for p in results_dir.glob("results_*.json")})
 
 
-def run_kills(n: int, docs: int, seed: int, work: Path) -> dict[str, object]:
+def run_kills(n: int, docs: int, seed: int, work: Path, only: str | None = None) -> dict[str, object]:
     kills = Kills(docs, work)
-    scenarios = [kills.whole_build, kills.parent_only, kills.concurrent_slices, kills.merge, kills.evaluate]
+    scenarios = [getattr(kills, name) for name in SCENARIOS if only in (None, name)]
     rng = random.Random(seed)
     outcome = []
     for i in range(n):
         scenario = scenarios[i % len(scenarios)]
         out = work / f"kill-{i}"
-        delay, error, ok = scenario(out, rng)
-        outcome.append({"scenario": scenario.__name__, "delay_s": round(delay, 2), "ok": ok, **({"error": error} if error else {})})
+        delay, problem = scenario(out, rng)
+        outcome.append(
+            {"scenario": scenario.__name__, "delay_s": round(delay, 2), "ok": problem is None, **({"problem": problem} if problem else {})}
+        )
         shutil.rmtree(out, ignore_errors=True)
         print(json.dumps(outcome[-1]), flush=True)
     return {
@@ -228,13 +239,14 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=None, help="flips (default 300) or kill points (default 20)")
     parser.add_argument("--docs", type=int, default=2000, help="documents per build (layout only)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random flips and kill moments")
+    parser.add_argument("--scenario", choices=SCENARIOS, default=None, help="kills: only this scenario (default: all in turn)")
     args = parser.parse_args()
     os.environ.setdefault("TQDM_DISABLE", "1")  # hundreds of checks: their progress bars would bury the results
     with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
         if args.experiment == "flips":
             result = run_flips(args.n or 300, args.docs, args.seed, Path(tmp))
         else:
-            result = run_kills(args.n or 20, args.docs, args.seed, Path(tmp))
+            result = run_kills(args.n or 20, args.docs, args.seed, Path(tmp), args.scenario)
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=1))
     return 0
 
