@@ -7,6 +7,9 @@ the only callables are the few functions in ``FUNCTIONS``.
 
 Values are ``Decimal`` (money and rates: exact), ``int`` and ``datetime.date``. Money is rounded with
 ``money(x)``, which rounds half-up to the document currency's minor unit, so totals add up exactly.
+``cash(x)`` rounds half-up to the smallest coin of the currency (``CASH_STEPS``: the amount a cash
+customer pays, after a receipt's "Rounding Adj" line), and ``up(x, step)`` rounds up to a multiple of
+``step`` (the note a customer hands over). Half-up means ties away from zero, for negative amounts too.
 
 Compiling and evaluating recurse once per tree level, so an expression is bounded in length and depth
 (``datagen.limits``) before it is compiled: a 20,000-term sum or ``-----...x`` is an ExprError, not a
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -65,11 +68,42 @@ def _sum(values: list[Any]) -> Any:
     return sum(values, Decimal(0))
 
 
+# The smallest coin in circulation, where it is larger than the currency's minor unit: cash payments are
+# rounded to it (Malaysia since 2008, Switzerland, Canada since 2013 and Australia since 1992: 5 cents;
+# New Zealand since 2006: 10 cents). Every other currency is paid to its minor unit, so there ``cash(x)``
+# is ``money(x)``.
+CASH_STEPS: dict[str, Decimal] = {
+    "MYR": Decimal("0.05"),
+    "CHF": Decimal("0.05"),
+    "CAD": Decimal("0.05"),
+    "AUD": Decimal("0.05"),
+    "NZD": Decimal("0.10"),
+}
+
+
+def _cash(env: Env, x: Any) -> Decimal:
+    """``x`` rounded half-up to the document currency's cash step, with the currency's minor digits."""
+    places = env["__money_places__"]
+    step = CASH_STEPS.get(env["currency_code"], Decimal(1).scaleb(-places))
+    return _round_to((Decimal(x) / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step, places) + 0  # + 0: no -0.00
+
+
+def _up(x: Any, step: Any) -> Decimal:
+    """``x`` rounded up (towards +infinity) to a multiple of ``step``: up(45.20, 10) = 50."""
+    step = Decimal(step)
+    if not step > 0:
+        raise ExprError(f"up(x, step) needs a step above 0, not {step}")
+    return (Decimal(x) / step).to_integral_value(rounding=ROUND_CEILING) * step
+
+
 # name -> (min args, max args, implementation). The environment key ``__money_places__`` carries the
-# currency's minor-unit digits so that ``money`` needs no global state.
+# currency's minor-unit digits (and ``currency_code`` the currency) so that ``money`` and ``cash`` need no
+# global state.
 FUNCTIONS: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "round": (2, 2, lambda env, x, n: _round_to(x, int(n))),
     "money": (1, 1, lambda env, x: _round_to(x, env["__money_places__"])),
+    "cash": (1, 1, _cash),
+    "up": (2, 2, lambda env, x, step: _up(x, step)),
     "sum": (1, 1, lambda env, xs: _sum(xs)),
     "min": (2, 8, lambda env, *xs: min(xs)),
     "max": (2, 8, lambda env, *xs: max(xs)),

@@ -244,6 +244,8 @@ class _Engine:
 
     def blocks(self, blocks: list[Any], x0: float, x1: float, y: float) -> float:
         for block in blocks:
+            if block.locales is not None and self.doc.locale not in block.locales:
+                continue
             if not self.chance(block.p):
                 continue
             y = getattr(self, f"block_{block.type}")(block, x0, x1, y)

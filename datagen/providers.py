@@ -1,10 +1,24 @@
 """The project's own Faker providers, added to every Faker that datagen creates.
 
 Why: Faker's ``company`` has no Malaysian business names (its ``en_MS`` locale reuses the US ones:
-"Dominguez LLC"), while the receipts that real KIE benchmarks report on (SROIE) are Malaysian shops:
-"SYARIKAT PERNIAGAAN GIN KEE", "99 SPEED MART S/B (519537-X)", "RESTORAN WAN SHENG". A model trained on
-synthetic receipts must have seen that shape, legal suffix and registration number included. Other
-locales keep Faker's ``company``, whose formats already carry their suffixes (GmbH, SARL, S.L., Ltd).
+"Dominguez LLC"), while the receipts that real KIE benchmarks report on (SROIE) are Malaysian shops, whose
+names have a shape of their own: a Malay prefix (RESTORAN, KEDAI RUNCIT, SYARIKAT PERNIAGAAN), a romanised
+Chinese, a Malay or an Indian name, a trade word, a branch in brackets and a legal suffix (SDN BHD, S/B,
+ENTERPRISE). A model trained on synthetic receipts must have seen that shape. Other locales keep Faker's
+``company``, whose formats already carry their suffixes (GmbH, SARL, S.L., Ltd).
+
+The names are composed at random from generic parts (common romanised syllables, Malay words, Indian and
+Malay given names, trade vocabulary), so they look like such shops without copying any: no string of a
+real dataset (shop names, addresses, items) may enter the generator, and ``tests/test_real_leak.py``
+checks that against the real receipts at hand. Invented examples: "SYARIKAT PERNIAGAAN HOCK LEONG",
+"KIM SOON HARDWARE (KLANG) SDN BHD", "SINAR MAKMUR ENTERPRISE", "SRI KANNAN TEXTILE S/B".
+
+The company registration number is not part of the name. Malaysian receipts print it after or under the
+name, and SROIE's ``company`` never includes it, so ``company_reg_no`` gives it as text of its own (for a
+template's var, printed on a line of its own): Malaysian shapes for ``en_MS`` ("(123456-X)",
+"Co. No: 201501012345 (1123456-A)", a business registration such as "(JM0123456-T)"), and elsewhere the
+country's registry id as receipts print it (HRB, RCS/SIREN, CIF, KvK, REA, Companies House). Every value is
+drawn digit by digit from a pattern: none is a real company's.
 """
 
 from __future__ import annotations
@@ -13,97 +27,135 @@ from faker import Faker
 from faker.providers import BaseProvider
 
 # Malaysian business-name parts, as printed on receipts (upper case is the norm there).
-_MS_STEMS = (
-    "GIN KEE",
-    "WAN SHENG",
-    "HOCK SENG",
-    "AH LIM",
-    "KIM HENG",
-    "SOON HUAT",
-    "CHOP TECK SENG",
-    "LEE HUP",
-    "YEW HENG",
-    "TECK GUAN",
-    "SIN HUAT",
-    "KHIAM SENG",
-    "FU YUAN",
-    "HENG HUAT",
-    "SAN SAN",
-    "TONG HING",
-    "NAM FATT",
-    "WING HENG",
-    "MAJU JAYA",
-    "SRI MURNI",
-    "MAKMUR",
-    "SENTOSA",
-    "GEMILANG",
-    "BESTARI",
-    "INDAH",
-    "MUTIARA",
-    "SETIA",
-    "SURIA",
-    "MURUGAN",
-    "SRI ANANDA",
-    "KAMATCHI",
-    "MALAR",
-    "ZAIN",
-    "AL-AMIN",
-    "NUR FATIMAH",
-    "HAJI ABU",
-    "SPEED MART",
-    "MR. D.I.Y.",
-    "BOOK TA.K",
-    "UNIHAIKKA",
-    "GARDENIA",
-    "OJC MARKETING",
-    "EVERGREEN LIGHT",
-    "DAISO",
-    "POPULAR BOOK",
-    "SANYOU",
-    "TOH HUAT",
-    "PASARAYA BORONG",
-    "UNITED CAR CARE",
-    "ZHENG HUI",
-)
+_MS_SYLLABLES = (  # romanised Hokkien, Cantonese, Hakka and Teochew name syllables
+    "AH", "AIK", "BENG", "CHEONG", "CHIN", "CHOON", "CHUAN", "FATT", "FOOK", "GUAN", "HENG", "HIN",
+    "HOCK", "HONG", "HUAT", "HUP", "HWA", "KEAT", "KEE", "KHENG", "KIAT", "KIM", "KOK", "KWONG",
+    "LAI", "LEONG", "LIAN", "LOONG", "MENG", "MING", "NAM", "ONN", "POH", "SENG", "SIANG", "SIN",
+    "SOON", "TAI", "TAT", "TECK", "TONG", "WAH", "WENG", "WING", "YEW", "YONG", "YUEN",
+)  # fmt: skip
+_MS_MALAY_WORDS = (  # auspicious Malay words
+    "MAJU", "JAYA", "SENTOSA", "MAKMUR", "CAHAYA", "BAHAGIA", "SINAR", "BINTANG", "PERMATA", "MUTIARA",
+    "SETIA", "GEMILANG", "BESTARI", "MURNI", "HARMONI", "AMAN", "DAMAI", "WAWASAN", "SURIA", "BAYU",
+    "PUTRA", "BUDI", "TEGUH", "BERJAYA", "CEMERLANG", "BAKTI", "SEJAHTERA", "KENCANA",
+)  # fmt: skip
+_MS_MALAY_NAMES = ("AHMAD", "AMINAH", "FAUZI", "HALIM", "HASSAN", "ISMAIL", "KAMAL", "RAHMAN", "ROSLAN", "SALMAH",
+                   "YUSOF", "ZAINAL")  # fmt: skip
+_MS_INDIAN_NAMES = ("MUTHU", "RAJU", "KUMAR", "SELVAM", "GANESH", "SARAVANA", "KRISHNA", "DEVI", "LAKSHMI",
+                    "PERUMAL", "VELU", "KANNAN", "MEENA", "SUBRAMANIAM")  # fmt: skip
+_MS_EN_FIRST = ("GOLDEN", "BRIGHT", "ROYAL", "PRIME", "GRAND", "LUCKY", "SUNRISE", "EASTERN", "METRO",
+                "PACIFIC", "SILVER", "UNITY", "RAINBOW", "CRYSTAL", "EVERBEST", "TRIPLE")  # fmt: skip
+_MS_EN_SECOND = ("PEARL", "STAR", "DRAGON", "PHOENIX", "LOTUS", "HORIZON", "HARVEST", "VALLEY", "LEAF",
+                 "BRIDGE", "CROWN", "RIVER", "MOUNTAIN", "GARDEN", "ACE", "WAVE")  # fmt: skip
 _MS_KINDS = (
-    "HARDWARE",
-    "TRADING",
-    "STATIONERY",
-    "BAKERY",
-    "MINI MARKET",
-    "ELECTRICAL",
-    "FOOD INDUSTRIES",
-    "MARKETING",
-    "AUTO PARTS",
-    "BOOKSTORE",
-)
-_MS_PLACES = ("(TAMAN DAYA)", "(KL)", "(SETAPAK)", "(M)", "(JOHOR)", "(PJ)", "(PUCHONG)", "(KEPONG)", "(AMPANG)")
-_MS_SUFFIXES = ("SDN BHD", "SDN. BHD.", "SDN.BHD", "S/B", "BHD", "ENTERPRISE", "TRADING", "ENTERPRISE SDN BHD")
-_MS_PREFIXES = ("SYARIKAT", "PERNIAGAAN", "SYARIKAT PERNIAGAAN", "RESTORAN", "KEDAI", "KEDAI RUNCIT", "KEDAI MAKAN")
+    "HARDWARE", "TRADING", "STATIONERY", "BAKERY", "MINI MARKET", "ELECTRICAL", "FOOD INDUSTRIES",
+    "MARKETING", "AUTO PARTS", "BOOKSTORE", "FURNITURE", "PHARMACY", "TEXTILE", "SEAFOOD RESTAURANT",
+    "CONFECTIONERY", "ENGINEERING", "MACHINERY", "PRINTING", "FROZEN FOOD", "OPTICAL", "FLORIST",
+    "BUILDING MATERIALS", "MOTOR", "PLASTIC INDUSTRIES",
+)  # fmt: skip
+_MS_BRANCHES = ("(M)", "(M)", "(KL)", "(PJ)", "(JB)", "(PENANG)", "(IPOH)", "(KLANG)", "(MELAKA)", "(SEREMBAN)",
+                "(KUANTAN)", "(SELANGOR)", "(KUCHING)", "(SABAH)", "(PERAK)")  # fmt: skip
+_MS_SUFFIXES = ("SDN BHD", "SDN BHD", "SDN. BHD.", "SDN.BHD.", "S/B", "BHD", "BERHAD", "ENTERPRISE", "ENTERPRISE",
+                "TRADING", "ENTERPRISE SDN BHD", "PLT")  # fmt: skip
+_MS_PREFIXES = ("SYARIKAT", "PERNIAGAAN", "SYARIKAT PERNIAGAAN", "RESTORAN", "KEDAI", "KEDAI RUNCIT",
+                "KEDAI MAKAN", "KEDAI KOPI", "PASARAYA", "KEDAI UBAT")  # fmt: skip
+_MS_FAMILY = ("& SONS", "& CO", "& BROTHERS", "& SONS SDN BHD")
+
+# Check characters of Malaysian registration numbers, and state codes of old business registrations.
+_MS_CHECK = "ADHKMPTUVWX"
+_MS_STATES = ("JM", "SA", "PG", "IP", "KT", "CA", "MA", "AS", "NS", "TR", "KL", "CT")
+_MS_REG_LABELS = ("Co. Reg. No.", "Co. Reg. No:", "Company No.", "Company No:", "Co. No:", "Reg. No:", "ROC No.")
+
+# Registry ids as receipts of other countries print them ("#" a digit, "%" a non-zero digit, "?" a letter);
+# the shipped templates print none for the US, whose receipts carry no registry id.
+_CITY = "{city}"
+_REGISTRY = {
+    "GB": ("Company No. 0#######", "Registered in England No. 0#######", "Reg. No. 1#######",
+           "Registered in England and Wales No. 0#######", "Company Reg. No. SC%#####"),
+    "DE": ("HRB %####", "Amtsgericht {city} HRB %####", "Handelsregister: HRB %####", "Registergericht {city}, HRB %####",
+           "HRA %###"),
+    "AT": ("FN %#####?", "Firmenbuch FN %####?", "FN %#####? HG Wien"),
+    "FR": ("RCS {city} B %## ### ###", "SIREN %## ### ###", "SIRET %## ### ### #####", "R.C.S. {city} %########"),
+    "ES": ("CIF: B########", "CIF: A-########", "NIF B-########", "Reg. Merc. {city}, T. %###, F. %#, H. ?-%#####"),
+    "NL": ("KvK %#######", "KvK-nr. %#######", "KvK nummer: %#######", "Handelsregister %#######"),
+    "IT": ("R.E.A. MI-%######", "REA RM %#####", "Reg. Imprese {city} 0##########", "Iscr. Reg. Imprese di {city} n. 0##########"),
+    "US": ("EIN %#-#######",),
+}  # fmt: skip
+_REGISTRY_CITIES = {
+    "DE": ("Köln", "München", "Hamburg", "Berlin-Charlottenburg", "Frankfurt am Main", "Stuttgart", "Düsseldorf", "Leipzig"),
+    "FR": ("Paris", "Lyon", "Marseille", "Lille", "Nantes", "Bordeaux", "Toulouse", "Strasbourg"),
+    "ES": ("Madrid", "Barcelona", "Valencia", "Sevilla", "Bilbao", "Málaga"),
+    "IT": ("Milano", "Roma", "Torino", "Napoli", "Bologna", "Firenze"),
+}
+_REGISTRY_DEFAULT = ("Reg. No. %#######",)
 
 
 class ShopProvider(BaseProvider):
-    """``shop_name``: the name a shop prints at the top of its receipts (Faker's ``company`` by default)."""
+    """``shop_name``: the name a shop prints at the top of its receipts (Faker's ``company`` by default);
+    ``company_reg_no``: its registration number, printed on a line of its own."""
 
     def shop_name(self) -> str:
         return self.generator.company()
 
+    def company_reg_no(self) -> str:
+        country = self._country()
+        pattern = self.random_element(_REGISTRY.get(country, _REGISTRY_DEFAULT))
+        if _CITY in pattern:
+            pattern = pattern.replace(_CITY, self.random_element(_REGISTRY_CITIES[country]))
+        return self.bothify(pattern, letters="ABCDEFGHKMPTVWXYZ")
+
+    def _country(self) -> str:
+        try:
+            return self.generator.current_country_code()  # "MS" for en_MS, "DE" for de_DE: no randomness drawn
+        except (AttributeError, IndexError, ValueError):  # a locale without a territory
+            return ""
+
 
 class MalaysianShopProvider(ShopProvider):
-    """``shop_name`` for Malaysian locales: prefixes, trade words, branch, legal suffix, registration number."""
+    """Malaysian shop names (prefix, stem, trade word, branch, legal suffix) and registration numbers."""
 
     def shop_name(self) -> str:
-        stem = self.random_element(_MS_STEMS)
+        stem = self._stem()
         shape = self.random_int(0, 9)
-        if shape <= 1:  # RESTORAN WAN SHENG, SYARIKAT PERNIAGAAN GIN KEE
+        if shape <= 1:  # SYARIKAT PERNIAGAAN HOCK LEONG, RESTORAN CAHAYA MAKMUR
             return f"{self.random_element(_MS_PREFIXES)} {stem}"
+        if shape == 9:  # TECK POH & SONS
+            return f"{stem} {self.random_element(_MS_FAMILY)}"
         name = f"{stem} {self.random_element(_MS_KINDS)}" if shape <= 4 else stem
         if self.random_int(0, 2) == 0:
-            name = f"{name} {self.random_element(_MS_PLACES)}"
-        name = f"{name} {self.random_element(_MS_SUFFIXES)}"
-        if self.random_int(0, 2) == 0:  # company registration number, old style: (519537-X)
-            name = f"{name} ({self.numerify('#####%')}-{self.random_uppercase_letter()})"
-        return name
+            name = f"{name} {self.random_element(_MS_BRANCHES)}"
+        return f"{name} {self.random_element(_MS_SUFFIXES)}"
+
+    def _stem(self) -> str:
+        origin = self.random_int(0, 19)
+        if origin < 9:  # two or three romanised Chinese syllables: HOCK LEONG, TECK GUAN HIN
+            return " ".join(self.random_elements(_MS_SYLLABLES, length=2 + (origin < 3), unique=True))
+        if origin < 14:  # two Malay words: SINAR MAKMUR
+            return " ".join(self.random_elements(_MS_MALAY_WORDS, length=2, unique=True))
+        if origin < 16:  # an Indian given name: SRI KANNAN, MUTHU
+            name = self.random_element(_MS_INDIAN_NAMES)
+            return f"SRI {name}" if origin == 14 else name
+        if origin == 16:  # a Malay given name: HALIM
+            return self.random_element(_MS_MALAY_NAMES)
+        return f"{self.random_element(_MS_EN_FIRST)} {self.random_element(_MS_EN_SECOND)}"  # GOLDEN LOTUS
+
+    def company_reg_no(self) -> str:
+        """A Malaysian registration number: company (old "123456-X", new 12 digits) or business (ROB)."""
+        check = self.random_element(_MS_CHECK)
+        year = self.random_int(1990, 2024)
+        shape = self.random_int(0, 9)
+        if shape <= 5:  # a company: old number, alone or after the new 12-digit one
+            old = f"{self.numerify('%#####' if self.random_int(0, 1) else '1######')}-{check}"
+            new = f"{year}01{self.numerify('0#####')}"
+            number = old if shape <= 3 or year < 2017 else f"{new} ({old})"
+        else:  # a business (sole proprietor, partnership): state code and seven digits
+            rob = f"{self.random_element(_MS_STATES)}{self.numerify('0######')}"
+            rob = f"{rob}-{check}" if self.random_int(0, 1) else rob
+            number = rob if shape <= 7 or year < 2017 else f"{year}03{self.numerify('0#####')} ({rob})"
+        form = self.random_int(0, 3)
+        if form == 0:
+            return f"({number})"
+        label = self.random_element(_MS_REG_LABELS)
+        return f"({label} {number})" if form == 1 else f"{label} {number}"
 
 
 def new_faker(locale: str) -> Faker:

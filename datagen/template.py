@@ -220,6 +220,8 @@ class Style(Strict):
 
 class BlockBase(Strict):
     p: float = Field(1.0, ge=0.0, le=1.0)  # probability that the block appears at all
+    # only on documents in these locales (None: all); a block skipped for its locale draws no randomness
+    locales: Alternatives[str] | None = None
 
 
 class TextBlock(BlockBase):
@@ -678,6 +680,9 @@ class _Checker:
             field = getattr(block, "field", None)
             if field is not None and field not in fields:
                 self.fail((*here, "field"), f"block uses field {field!r}, which the template does not declare under fields")
+            for j, locale in enumerate(block.locales or []):
+                if locale not in self.t.locales:
+                    self.fail((*here, "locales", j), f"block for locale {locale!r}, which the template does not declare under locales")
             var = getattr(block, "var", None)
             if var is not None and var not in self.t.vars:
                 self.fail((*here, "var"), f"block uses var {var!r}, which the template does not declare under vars")

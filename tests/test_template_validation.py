@@ -214,3 +214,29 @@ def test_time_generator_and_bad_time(tmp_path):
     validate_file(write_template(tmp_path, data))
     data["fields"]["time"] = {"time": ["7am", "21:59"]}
     assert "is not HH:MM" in _error(tmp_path, data).message
+
+
+def test_block_for_an_undeclared_locale(tmp_path):
+    data = minimal()
+    data["blocks"].append({"type": "pair", "field": "total", "locales": ["en_US", "fr_FR"]})
+    err = _error(tmp_path, data)
+    assert err.path == "blocks[8].locales[1]"
+    assert "'fr_FR'" in err.message and "does not declare under locales" in err.message
+    data["blocks"][-1]["locales"] = []
+    assert "locales" in _error(tmp_path, data).path
+
+
+def test_blocks_for_other_locales_are_skipped_without_drawing(tmp_path):
+    from datagen.pipeline import make_layout
+
+    data = minimal()
+    data["vars"]["note"] = {"choice": ["German note"]}
+    plain = load_template(write_template(tmp_path, data, "plain.yaml"))
+    data["blocks"].insert(1, {"type": "text", "var": "note", "locales": ["de_DE"], "bold": 0.5, "scale": [0.8, 1.2]})
+    filtered = load_template(write_template(tmp_path, data, "filtered.yaml"))
+    for seed in range(5):
+        _, without = make_layout(plain, seed, "en_US")
+        _, skipped = make_layout(filtered, seed, "en_US")
+        assert [(w.text, w.x0, w.y0) for w in skipped.words] == [(w.text, w.x0, w.y0) for w in without.words]
+        _, german = make_layout(filtered, seed, "de_DE")
+        assert "German" in [w.text for w in german.words]

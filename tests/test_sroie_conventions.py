@@ -1,0 +1,121 @@
+"""Generated Malaysian receipts follow SROIE's label conventions (docs/format.md, "Label conventions"):
+``company`` without its registration number (printed on a line of its own), ``total`` the amount paid after
+the cash-rounding adjustment, as a bare number, with the total before rounding, the adjustment, cash tendered
+and change printed as distractors."""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+
+from datagen.pipeline import make_layout
+from datagen.providers import new_faker
+from datagen.sample import sample_document
+from datagen.template import load_template_cached
+
+MS_RECEIPTS = ("receipt/retail-invoice", "receipt/thermal-basic")
+FIVE_SEN = Decimal("0.05")
+BARE_AMOUNT = re.compile(r"\d{1,3}(,\d{3})*\.\d\d|\d+\.\d\d")  # 1,234.50 or 1234.50: no RM, no MYR
+
+_NUMBER = r"(\d{6,7}-[A-Z]|(19|20)\d\d01\d{6} \(\d{6,7}-[A-Z]\)|[A-Z]{2}\d{7}(-[A-Z])?|(19|20)\d\d03\d{6} \([A-Z]{2}\d{7}(-[A-Z])?\))"
+_LABEL = r"(Co\. Reg\. No\.|Co\. Reg\. No:|Company No\.|Company No:|Co\. No:|Reg\. No:|ROC No\.)"
+MS_REG_NO = re.compile(rf"\({_NUMBER}\)|\({_LABEL} {_NUMBER}\)|{_LABEL} {_NUMBER}")
+REGISTRY = {  # what other countries' registry ids start with, and how many digits they carry
+    "de_DE": (r"(HRB|HRA|Amtsgericht|Handelsregister|Registergericht)", (4, 5)),
+    "fr_FR": (r"(RCS|SIREN|SIRET|R\.C\.S\.)", (9, 14)),
+    "es_ES": (r"(CIF|NIF|Reg\. Merc\.)", (6, 8)),
+    "nl_NL": (r"(KvK|Handelsregister)", (8, 8)),
+    "it_IT": (r"(R\.E\.A\.|REA|Reg\. Imprese|Iscr\. Reg\. Imprese)", (6, 11)),
+    "en_GB": (r"(Company No\.|Registered in England|Reg\. No\.|Company Reg\. No\.)", (6, 8)),
+}
+
+
+def _draws(locale: str, method: str, n: int) -> list[str]:
+    fake = new_faker(locale)
+    out = []
+    for i in range(n):
+        fake.seed_instance(i)
+        out.append(getattr(fake, method)())
+    return out
+
+
+def test_malaysian_shop_names_carry_no_registration_number():
+    names = _draws("en_MS", "shop_name", 2000)
+    for name in names:
+        assert not re.search(r"\d", name), name  # no (123456-X), no 12-digit number: SROIE's company has none
+        assert name == name.upper() and len(name.split()) >= 2, name
+    assert len(set(names)) > 1500  # composed, not drawn from a short list
+    suffixed = sum(name.endswith(("SDN BHD", "SDN. BHD.", "SDN.BHD.", "S/B", "ENTERPRISE", "PLT")) for name in names)
+    assert 0.4 < suffixed / len(names) < 0.9
+    assert _draws("en_MS", "shop_name", 50) == names[:50]  # a pure function of the seed
+
+
+def test_malaysian_registration_numbers_have_the_printed_shapes():
+    numbers = _draws("en_MS", "company_reg_no", 2000)
+    for number in numbers:
+        assert MS_REG_NO.fullmatch(number), number
+    shapes = {re.sub(r"\d", "9", re.sub(r"[A-Z]{2}\d{7}", "ROB", n)).split()[0] for n in numbers}
+    assert len(shapes) >= 8  # bare in brackets, labelled, old and new numbers, business registrations
+    assert any(n.startswith("(") and n[1].isdigit() for n in numbers)
+    assert any(re.search(r"\d{12} \(", n) for n in numbers)  # new 12-digit number, old one in brackets
+    assert any(re.search(r"[A-Z]{2}\d{7}", n) for n in numbers)  # a business registration
+
+
+@pytest.mark.parametrize("locale", sorted(REGISTRY))
+def test_other_locales_get_their_country_registry_id(locale):
+    prefix, (lo, hi) = REGISTRY[locale]
+    for value in _draws(locale, "company_reg_no", 200):
+        assert re.match(prefix, value), value
+        digits = max(len(d) for d in re.findall(r"\d+", value.replace(" ", "")))
+        assert lo <= digits <= hi, value
+
+
+def _cash_myr(value: Decimal) -> Decimal:
+    return ((value / FIVE_SEN).quantize(Decimal(1), rounding=ROUND_HALF_UP) * FIVE_SEN).quantize(Decimal("0.01"))
+
+
+@pytest.mark.parametrize("template_id", MS_RECEIPTS)
+def test_total_is_the_rounded_amount_paid(template_id):
+    template = load_template_cached(template_id)
+    adjusted = 0
+    for seed in range(300):
+        doc = sample_document(template, seed, "en_MS")
+        v = doc.typed
+        assert doc.currency == "MYR"
+        assert v["gross"] == v["subtotal"] + v["tax"], seed
+        assert v["total"] == _cash_myr(v["gross"]), seed  # the amount paid: rounded to 5 sen
+        assert v["total"] % FIVE_SEN == 0 and v["total"].as_tuple().exponent == -2, seed
+        assert v["rounding"] == v["total"] - v["gross"] and abs(v["rounding"]) <= Decimal("0.02"), seed
+        adjusted += v["rounding"] != 0
+        assert v["tendered"] >= v["total"] and v["tendered"] % v["note"] == 0, seed
+        assert v["change"] == v["tendered"] - v["total"] and 0 <= v["change"] < v["note"], seed
+        assert BARE_AMOUNT.fullmatch(doc.values["total"]), (seed, doc.values["total"])
+        assert doc.var_values["rounding"] in ("0.00", "-0.01", "-0.02", "0.01", "0.02"), seed
+        assert not re.search(r"\d", doc.values["company"] or ""), seed
+    assert 0.6 < adjusted / 300 < 0.95  # 4 of 5 cent endings need an adjustment
+
+
+@pytest.mark.parametrize("template_id", MS_RECEIPTS)
+def test_printed_ladder_has_one_total_field_and_a_registration_line_of_its_own(template_id):
+    template = load_template_cached(template_id)
+    reg_lines = rounding_lines = 0
+    for seed in range(60):
+        doc, layout = make_layout(template, seed, "en_MS")
+        total_words = [w for w in layout.words if w.field == "total"]
+        assert " ".join(w.text for w in total_words) == doc.values["total"], seed  # the value is the bare number
+        assert len({w.line for w in total_words}) == 1, seed  # printed once, on one line
+        company_lines = {w.line for w in layout.words if w.field == "company"}
+        reg_no = doc.var_values["reg_no"]
+        lines: dict[int, list[str]] = {}
+        for w in layout.words:
+            lines.setdefault(w.line, []).append(w.text)
+        texts = {line: " ".join(words) for line, words in lines.items()}
+        reg = [line for line, text in texts.items() if text == reg_no]
+        if reg:
+            reg_lines += 1
+            assert reg[0] == max(company_lines) + 1, seed  # right under the name, never part of it
+        if any(text.endswith(" " + doc.var_values["rounding"]) and "ound" in text.lower() for text in texts.values()):
+            rounding_lines += 1
+    assert 0 < reg_lines < 60 and 0 < rounding_lines < 60  # each printed with a probability
