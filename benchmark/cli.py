@@ -80,6 +80,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         mode=args.mode,
         dataset=args.dataset,
         init=resolve_model(args.init) if args.init else None,
+        train_docs=args.train_docs,
         steps=args.steps,
         time_budget_s=parse_duration(args.time_budget) if args.time_budget else None,
         batch_size=args.batch_size,
@@ -96,7 +97,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         heads=args.heads,
         intermediate_size=args.intermediate_size,
     )
-    out = train(config, Path(args.out), device=args.device, eval_docs=args.eval_docs, command="pip-bench " + shlex.join(args.argv))
+    command = "pip-bench " + shlex.join(args.argv)
+    out = train(config, Path(args.out), device=args.device, eval_docs=args.eval_docs, command=command, eval_split=args.eval_split)
     print(f"model: {out} (card: {out / 'README.md'})")
     return 0
 
@@ -104,7 +106,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a reference AR or PIP model (a small Llama) on a datagen dataset")
     p.add_argument("--mode", required=True, choices=["ar", "pip"])
-    p.add_argument("--dataset", required=True, help="a datagen build folder (its train split is used; validation scores the result)")
+    p.add_argument(
+        "--dataset",
+        required=True,
+        help="a datagen build or import folder, or a real dataset as KIND:PATH (sroie:PATH); its train split is used",
+    )
+    p.add_argument("--train-docs", type=int, default=None, help="only the first N training documents (default: all)")
     p.add_argument("--out", required=True, help="output model directory (save_pretrained layout)")
     p.add_argument("--init", default=None, help="start from this model directory (e.g. the AR model for PIP)")
     stop = p.add_argument_group("when to stop (give at least one; the first reached ends the run)")
@@ -124,7 +131,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "token on the document: a far shorter prompt; pointer head only)",
     )
     p.add_argument("--mix-ar", type=float, default=None, help="PIP mode: share of AR batches, so the model also runs AR (default 0.25)")
-    p.add_argument("--eval-docs", type=int, default=300, help="validation documents scored at the end (0: none)")
+    p.add_argument("--eval-docs", type=int, default=300, help="documents of --eval-split scored at the end (0: none)")
+    p.add_argument("--eval-split", default="validation", help="the split that scores the result (default: validation)")
     size = p.add_argument_group("model architecture (new models only; --init keeps the initial model's)")
     size.add_argument(
         "--head", default="pointer", choices=["pointer", "lm"], help="pointer: LM head + copy head (default); lm: a plain Llama"

@@ -72,6 +72,7 @@ class TrainConfig:
     mode: str
     dataset: str
     init: str | None = None
+    train_docs: int | None = None  # only the first N training documents (None: all), e.g. for few-shot fine-tuning
     steps: int | None = None
     time_budget_s: float | None = None
     batch_size: int = 16
@@ -98,6 +99,8 @@ class TrainConfig:
             raise BenchError("give --steps N or --time-budget (e.g. 60m)")
         if (self.steps is not None and self.steps < 1) or (self.time_budget_s is not None and self.time_budget_s <= 0):
             raise BenchError("--steps and --time-budget must be positive")
+        if self.train_docs is not None and self.train_docs < 1:
+            raise BenchError(f"--train-docs must be at least 1 (got {self.train_docs})")
         if not 0 <= self.mix_ar < 1 or (self.mix_ar and self.mode != "pip"):
             raise BenchError("--mix-ar must be in [0, 1) and is for --mode pip")
         if self.head not in HEADS:
@@ -328,15 +331,27 @@ def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def train(config: TrainConfig, out: Path, device: str = "cpu", eval_docs: int = 300, command: str = "pip-bench train") -> Path:
-    """Train, save a Hugging Face model directory with its card, and score it on the validation split."""
+def train(
+    config: TrainConfig,
+    out: Path,
+    device: str = "cpu",
+    eval_docs: int = 300,
+    command: str = "pip-bench train",
+    eval_split: str = "validation",
+) -> Path:
+    """Train, save a Hugging Face model directory with its card, and score it on ``eval_split``."""
     from benchmark.data import load_eval_set
 
     config.check()
+    if eval_docs > 0:  # a split that is not there must fail now, not after the training it would score
+        try:
+            load_eval_set(config.dataset, eval_split, limit=1)
+        except BenchError as exc:
+            raise BenchError(f"{str(exc).rstrip('.')}; score another split with --eval-split, or none with --eval-docs 0") from None
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
     model, tokenizer = load_start(config)
-    docs = load_eval_set(config.dataset, "train").documents
+    docs = load_eval_set(config.dataset, "train", limit=config.train_docs).documents
     budgets = None
     streams = {"ar": _kept(ar_examples(tokenizer, docs), config.max_len)} if config.mode == "ar" or config.mix_ar > 0 else {}
     if config.mode == "pip" and config.pip_answer == "span":
@@ -408,8 +423,8 @@ def train(config: TrainConfig, out: Path, device: str = "cpu", eval_docs: int = 
         "final_loss": _mean_tail(losses),
     }
     _save_model(model, tokenizer, config, budgets, out)
-    scores = _validate(out, config, eval_docs, device)
-    _write_card(out, config, summary, scores, command, device)
+    scores = _validate(out, config, eval_docs, device, eval_split)
+    _write_card(out, config, summary, scores, command, device, eval_split)
     checkpoint.unlink(missing_ok=True)
     return out
 
@@ -449,8 +464,8 @@ def _save_model(model: Any, tokenizer: Any, config: TrainConfig, budgets: dict[s
     tokenizer.save_pretrained(out)
 
 
-def _validate(out: Path, config: TrainConfig, limit: int, device: str) -> dict[str, Any] | None:
-    """Field scores on the first ``limit`` validation documents, with the harness itself."""
+def _validate(out: Path, config: TrainConfig, limit: int, device: str, split: str) -> dict[str, Any] | None:
+    """Field scores on the first ``limit`` documents of ``split``, with the harness itself."""
     if limit <= 0:
         return None
     from benchmark.adapters.base import ModelSpec
@@ -458,9 +473,7 @@ def _validate(out: Path, config: TrainConfig, limit: int, device: str) -> dict[s
 
     modes = ["ar", "pip"] if config.mix_ar > 0 else [config.mode]
     eval_config = EvalConfig(modes=modes, timing_docs=0, pip_attention=config.pip_attention)
-    path = evaluate(
-        ModelSpec(str(out), device=device), config.dataset, out / ".train" / "eval", eval_config, split="validation", limit=limit
-    )
+    path = evaluate(ModelSpec(str(out), device=device), config.dataset, out / ".train" / "eval", eval_config, split=split, limit=limit)
     return {mode: _summary(r) for mode, r in json.loads(path.read_text())["modes"].items()}
 
 
@@ -492,7 +505,9 @@ def _answer_form(config: TrainConfig) -> str:
     return "ONE forward pass over a masked prompt (PIP)"
 
 
-def _write_card(out: Path, config: TrainConfig, summary: dict[str, Any], scores: dict[str, Any] | None, command: str, device: str) -> None:
+def _write_card(
+    out: Path, config: TrainConfig, summary: dict[str, Any], scores: dict[str, Any] | None, command: str, device: str, split: str
+) -> None:
     import platform
 
     import transformers
@@ -523,7 +538,7 @@ def _write_card(out: Path, config: TrainConfig, summary: dict[str, Any], scores:
         f"- torch {torch.__version__}, transformers {transformers.__version__}",
         f"- config: `{json.dumps(asdict(config))}`",
         "",
-        "## Scores (validation split, `pip-bench` harness)",
+        f"## Scores ({split} split, `pip-bench` harness)",
         "",
     ]
     for mode, s in (scores or {}).items():

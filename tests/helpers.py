@@ -71,11 +71,12 @@ def write_template(tmp_path: Path, data: dict[str, Any] | str, name: str = "t.ya
     return path
 
 
-def sroie_receipts(root: Path, n: int) -> None:
-    """Generated receipts written as genuine SROIE files: one box line per printed line (not per word)
-    and key files with SROIE's four keys only, as in the ICDAR release."""
+def sroie_receipts(root: Path, n: int, split: str = "test", first: int = 0) -> None:
+    """Generated receipts ``first`` .. ``first + n - 1`` written as genuine SROIE files (in ``root/split``; the
+    stems must differ across splits, as in the release): one box line per printed line (not per word) and
+    key files with SROIE's four keys only, as in the ICDAR release."""
     template = load_template_cached("receipt/retail-invoice")
-    for i in range(n):
+    for i in range(first, first + n):
         gen = generate(template, 100 + i, "en_MS", width=1024)
         record, stem = gen.record, f"X5100{i:04d}"
         lines: dict[int, list[int]] = {}
@@ -94,5 +95,5 @@ def sroie_receipts(root: Path, n: int) -> None:
             ("box", f"{stem}.txt", "\n".join(box_lines).encode()),
             ("entities", f"{stem}.txt", json.dumps(values, indent=4).encode()),
         ):
-            (root / "test" / folder).mkdir(parents=True, exist_ok=True)
-            (root / "test" / folder / name).write_bytes(data)
+            (root / split / folder).mkdir(parents=True, exist_ok=True)
+            (root / split / folder / name).write_bytes(data)

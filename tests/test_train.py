@@ -18,6 +18,7 @@ from benchmark.pip import derive_budgets
 from benchmark.train import TrainConfig, ar_examples, collate, new_model, parse_duration, pip_examples, shifted_loss, span_examples, train
 from datagen.build import BuildConfig, build
 from datagen.prompts import MASK, ar_target
+from tests.helpers import sroie_receipts
 from tests.tiny_models import TOKENIZER, tiny_llama
 
 TINY = {"hidden_size": 32, "layers": 1, "heads": 2, "intermediate_size": 64, "batch_size": 4}
@@ -220,6 +221,8 @@ def test_parse_duration():
         (["--steps", "2", "--mix-ar", "0.5"], "--mix-ar must be in [0, 1) and is for --mode pip"),
         (["--steps", "2", "--init", "TINY_LLAMA"], "is a LlamaForCausalLM; pass --head lm"),
         (["--steps", "2", "--pip-answer", "span"], "--pip-answer span is for --mode pip with the pointer head"),
+        (["--steps", "2", "--train-docs", "0"], "--train-docs must be at least 1"),
+        (["--steps", "2", "--eval-split", "dev"], 'Unknown split "dev"'),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(dataset, tmp_path, capsys, args, needle):
@@ -227,3 +230,18 @@ def test_bad_input_is_one_line_and_exit_2(dataset, tmp_path, capsys, args, needl
     assert main(["train", "--mode", "ar", "--dataset", str(dataset), "--out", str(tmp_path / "m"), *args]) == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err
+    assert not (tmp_path / "m").exists()  # refused before any training
+
+
+def test_few_shot_training_on_a_real_dataset_read_in_place(tmp_path, capsys):
+    # SROIE-format files (train and test splits, no validation), as datagen's importer reads them
+    root = tmp_path / "sroie"
+    sroie_receipts(root, 3, split="train")
+    sroie_receipts(root, 1, split="test", first=3)
+    size = ["--hidden-size", "32", "--layers", "1", "--heads", "2", "--intermediate-size", "64", "--batch-size", "2"]
+    args = ["train", "--mode", "ar", "--dataset", f"sroie:{root}", "--out", str(tmp_path / "m"), "--steps", "2", *size]
+    assert main([*args, "--train-docs", "2"]) == 2  # the default --eval-split validation is not there: refused up front
+    assert "score another split with --eval-split" in capsys.readouterr().err
+    assert main([*args, "--train-docs", "2", "--eval-split", "test", "--eval-docs", "1"]) == 0
+    card = (tmp_path / "m" / "README.md").read_text()
+    assert "(train split); examples: 2 ar" in card and "## Scores (test split" in card
