@@ -246,10 +246,17 @@ class _Engine:
         for block in blocks:
             if block.locales is not None and self.doc.locale not in block.locales:
                 continue
+            if block.when is not None and not self.drawn(block.when):
+                continue
             if not self.chance(block.p):
                 continue
             y = getattr(self, f"block_{block.type}")(block, x0, x1, y)
         return y
+
+    def drawn(self, when: dict[str, list[str]]) -> bool:
+        """Whether every var or field named in a block's ``when`` drew one of the listed choices."""
+        typed = self.doc.typed
+        return all(typed.get(name) in values for name, values in when.items())
 
     def block_text(self, b: TextBlock, x0: float, x1: float, y: float) -> float:
         fam = self.rng.choice(b.family) if b.family else None
@@ -495,10 +502,15 @@ class _Engine:
         total = sum(b.widths)
         usable = (x1 - x0) - b.gap_pt * (len(b.widths) - 1)
         bottom, cx = y, x0
+        first = last = self.next_line
         for width, children in zip(b.widths, b.children, strict=True):
             cw = usable * width / total
+            if b.same_line:
+                self.next_line = first  # line i of every column is one printed line
             bottom = max(bottom, self.blocks(children, cx, cx + cw, y))
+            last = max(last, self.next_line)
             cx += cw + b.gap_pt
+        self.next_line = last
         return bottom
 
     def block_box(self, b: BoxBlock, x0: float, x1: float, y: float) -> float:

@@ -19,6 +19,13 @@ template's var, printed on a line of its own): Malaysian shapes for ``en_MS`` ("
 "Co. No: 201501012345 (1123456-A)", a business registration such as "(JM0123456-T)"), and elsewhere the
 country's registry id as receipts print it (HRB, RCS/SIREN, CIF, KvK, REA, Companies House). Every value is
 drawn digit by digit from a pattern: none is a real company's.
+
+Two more print what real receipts carry around the fields, never inside them: ``person_name``, a name printed
+above the shop's name (an owner's or a cashier's: SROIE's receipts often start with one), composed for
+``en_MS`` from Chinese, Malay and Indian name parts ("TAN KOK SENG", "ROSLAN BIN ISMAIL",
+"MEENA A/P KANNAN"; Faker's ``en_MS`` names are its US ones) and Faker's ``name`` elsewhere; and
+``till_codes``, the terminal, till, shift and receipt codes printed on the date's line ("#03",
+"S02 T4 R00041377", "POS03 00017625").
 """
 
 from __future__ import annotations
@@ -59,6 +66,21 @@ _MS_SUFFIXES = ("SDN BHD", "SDN BHD", "SDN. BHD.", "SDN.BHD.", "S/B", "BHD", "BE
 _MS_PREFIXES = ("SYARIKAT", "PERNIAGAAN", "SYARIKAT PERNIAGAAN", "RESTORAN", "KEDAI", "KEDAI RUNCIT",
                 "KEDAI MAKAN", "KEDAI KOPI", "PASARAYA", "KEDAI UBAT")  # fmt: skip
 _MS_FAMILY = ("& SONS", "& CO", "& BROTHERS", "& SONS SDN BHD")
+
+# Malaysian person names: romanised Chinese surnames (with given names from _MS_SYLLABLES), Malay and Indian
+# given names; composed "SURNAME GIVEN GIVEN", "NAME BIN/BINTI FATHER", "NAME A/L / A/P FATHER".
+_MS_SURNAMES = ("TAN", "LIM", "LEE", "NG", "WONG", "CHAN", "ONG", "TEH", "GOH", "CHONG", "YAP", "LOW", "LAU", "CHEAH",
+                "KHOO", "FOO", "SIM", "TAY", "TEO", "CHOW", "HO", "YEOH", "KOH", "CHUA", "LOH", "PANG")  # fmt: skip
+_MS_MALAY_MEN = ("AHMAD", "FAUZI", "HALIM", "HASSAN", "ISMAIL", "KAMAL", "RAHMAN", "ROSLAN", "YUSOF", "ZAINAL", "AZMAN",
+                 "HAFIZ", "NORDIN", "RIDZUAN", "SHAHRUL", "MOHD AMIN", "MOHD RIZAL", "ABDUL KARIM")  # fmt: skip
+_MS_MALAY_WOMEN = ("AMINAH", "SALMAH", "NORAINI", "FARIDAH", "ROSNAH", "SITI AISYAH", "ZALEHA", "NURUL HUDA")
+_MS_INDIAN_MEN = ("MUTHU", "RAJU", "KUMAR", "SELVAM", "GANESH", "SARAVANA", "KRISHNA", "PERUMAL", "VELU", "KANNAN",
+                  "SUBRAMANIAM", "ARUMUGAM")  # fmt: skip
+_MS_INDIAN_WOMEN = ("DEVI", "LAKSHMI", "MEENA", "KAVITHA", "PRIYA", "VASANTHI")
+# Codes printed on a till's date line: terminal, till, shift, cashier and receipt numbers ("#" a digit, "%" a
+# non-zero digit, "^" a printed "#").
+_TILL_CODES = ("^0%", "^%#", "T0%", "S0% T% R00######", "POS0% 000#####", "TILL % ######", "C0% T0% #######",
+               "CT0% INV########", "SH% POS% ######", "M%# R########", "OP0% #####", "T% ^0%")  # fmt: skip
 
 # Check characters of Malaysian registration numbers, and state codes of old business registrations.
 _MS_CHECK = "ADHKMPTUVWX"
@@ -103,6 +125,12 @@ class ShopProvider(BaseProvider):
             pattern = pattern.replace(_CITY, self.random_element(_REGISTRY_CITIES[country]))
         return self.bothify(pattern, letters="ABCDEFGHKMPTVWXYZ")
 
+    def person_name(self) -> str:
+        return self.generator.name()
+
+    def till_codes(self) -> str:
+        return self.numerify(self.random_element(_TILL_CODES)).replace("^", "#")
+
     def _country(self) -> str:
         try:
             return self.generator.current_country_code()  # "MS" for en_MS, "DE" for de_DE: no randomness drawn
@@ -137,6 +165,21 @@ class MalaysianShopProvider(ShopProvider):
         if origin == 16:  # a Malay given name: HALIM
             return self.random_element(_MS_MALAY_NAMES)
         return f"{self.random_element(_MS_EN_FIRST)} {self.random_element(_MS_EN_SECOND)}"  # GOLDEN LOTUS
+
+    def person_name(self) -> str:
+        """A Malaysian name as receipts print it: Chinese (surname first), Malay (bin/binti) or Indian (a/l, a/p)."""
+        origin = self.random_int(0, 9)
+        if origin < 5:  # TAN KOK SENG
+            return f"{self.random_element(_MS_SURNAMES)} {' '.join(self.random_elements(_MS_SYLLABLES, length=2, unique=True))}"
+        woman = self.random_int(0, 2) == 0
+        malay = origin < 8  # ROSLAN BIN ISMAIL, SALMAH BINTI HASSAN; else MEENA A/P KANNAN
+        men, women, words = (
+            (_MS_MALAY_MEN, _MS_MALAY_WOMEN, ("BIN", "BINTI")) if malay else (_MS_INDIAN_MEN, _MS_INDIAN_WOMEN, ("A/L", "A/P"))
+        )
+        given, father = self.random_elements(men, length=2, unique=True)  # a son is not named after his father
+        if woman:
+            given = self.random_element(women)
+        return f"{given} {words[woman]} {father}"
 
     def company_reg_no(self) -> str:
         """A Malaysian registration number: company (old "123456-X", new 12 digits) or business (ROB)."""

@@ -222,6 +222,10 @@ class BlockBase(Strict):
     p: float = Field(1.0, ge=0.0, le=1.0)  # probability that the block appears at all
     # only on documents in these locales (None: all); a block skipped for its locale draws no randomness
     locales: Alternatives[str] | None = None
+    # only on documents whose var (or field) drew one of these choices: {date_at: [footer]}; blocks with
+    # disjoint lists of one choice var are exclusive (a value printed in exactly one of several places).
+    # A block skipped for it draws no randomness.
+    when: dict[str, Alternatives[str]] | None = None
 
 
 class TextBlock(BlockBase):
@@ -321,6 +325,9 @@ class ColumnsBlock(BlockBase):
     widths: Alternatives[Weight]
     gap_pt: float = Field(12.0, ge=0, le=MAX_LENGTH_PT)
     children: list[list[Block]]
+    # the columns' lines are one printed line each (line i of every column shares a line id), as a till prints
+    # "19/10/2018 20:49:59 T01" in fixed columns; otherwise each column's lines are lines of their own
+    same_line: bool = False
 
     @model_validator(mode="after")
     def _same_length(self) -> ColumnsBlock:
@@ -683,6 +690,8 @@ class _Checker:
             for j, locale in enumerate(block.locales or []):
                 if locale not in self.t.locales:
                     self.fail((*here, "locales", j), f"block for locale {locale!r}, which the template does not declare under locales")
+            for name, values in (block.when or {}).items():
+                self._check_when((*here, "when", name), name, values)
             var = getattr(block, "var", None)
             if var is not None and var not in self.t.vars:
                 self.fail((*here, "var"), f"block uses var {var!r}, which the template does not declare under vars")
@@ -699,6 +708,19 @@ class _Checker:
                     self._check_blocks(child, (*here, "children", j), depth + 1)
             if isinstance(block, BoxBlock):
                 self._check_blocks(block.children, (*here, "children"), depth + 1)
+
+    def _check_when(self, loc: tuple[Any, ...], name: str, values: list[str]) -> None:
+        """``when`` names a var or field with a choice generator of strings, and only values it can draw."""
+        gen = self.t.vars.get(name) or self.t.fields.get(name)
+        if gen is None:
+            self.fail(loc, f"block is laid out when {name!r} has a value, but the template declares no var or field {name!r}")
+        if gen.choice is None:
+            self.fail(loc, f"when needs a var or field with a choice generator; {name!r} has none")
+        choices = gen.choice.values() if isinstance(gen.choice, dict) else [gen.choice]
+        options = {option for options in choices for option in options if isinstance(option, str)}
+        for j, value in enumerate(values):
+            if value not in options:
+                self.fail((*loc, j), f"{value!r} is not one of the text choices of {name!r}, so the block would never be laid out")
 
     def _check_augment(self) -> None:
         from datagen.augment import AUGMENTATIONS

@@ -1,11 +1,14 @@
 """Generated Malaysian receipts follow SROIE's label conventions (docs/format.md, "Label conventions"):
-``company`` without its registration number (printed on a line of its own), ``total`` the amount paid after
-the cash-rounding adjustment, as a bare number, with the total before rounding, the adjustment, cash tendered
-and change printed as distractors."""
+``company`` without its registration number (printed on a line of its own) and without the lines some
+receipts print above it (a person's name, an outlet, a welcome line), ``total`` the amount paid after the
+cash-rounding adjustment, as a bare number (an "RM" printed next to it is a word of its own), with the total
+before rounding, the adjustment, cash tendered and change printed as distractors, and ``date`` the date only,
+printed once: labelled in the header, on an unlabelled till line with the time and codes, or at the bottom."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -119,3 +122,97 @@ def test_printed_ladder_has_one_total_field_and_a_registration_line_of_its_own(t
         if any(text.endswith(" " + doc.var_values["rounding"]) and "ound" in text.lower() for text in texts.values()):
             rounding_lines += 1
     assert 0 < reg_lines < 60 and 0 < rounding_lines < 60  # each printed with a probability
+
+
+def _line_texts(layout) -> dict[int, str]:
+    lines: dict[int, list[str]] = {}
+    for w in layout.words:
+        lines.setdefault(w.line, []).append(w.text)
+    return {line: " ".join(words) for line, words in lines.items()}
+
+
+@pytest.mark.parametrize("template_id", MS_RECEIPTS)
+def test_lines_above_the_name_are_never_part_of_company(template_id):
+    template = load_template_cached(template_id)
+    shapes: Counter = Counter()
+    n = 120
+    for seed in range(n):
+        doc, layout = make_layout(template, seed, "en_MS")
+        company = [w for w in layout.words if w.field == "company"]
+        assert " ".join(w.text for w in company) == doc.values["company"], seed  # the shop's name, nothing else
+        first = min(w.line for w in company)
+        above = [w for w in layout.words if w.line < first]
+        assert all(w.field is None for w in above), seed  # distractors: no field's words above the name
+        head = doc.typed["head"]
+        text = " ".join(w.text for w in above)
+        assert (head == "none") == (not above), (seed, head, text)
+        if "person" in head:
+            assert doc.var_values["person"] in text and doc.var_values["person"] not in doc.values["company"], seed
+        if "outlet" in head:
+            assert doc.var_values["outlet"] in text, seed
+        if head != "none":
+            shapes[head] += 1
+    assert 0.2 < sum(shapes.values()) / n < 0.6  # the plain shape (the name first) stays the most common
+    assert {"person", "welcome", "outlet"} <= set(shapes), shapes
+
+
+DATE_ONLY = re.compile(r"\d{1,4}[-/. ][0-9A-Za-z]+\.?[-/. ]\d{2,4}|[A-Za-z]+\.? \d{1,2}, \d{4}")  # 19/10/2018, 19 Oct 2018, Oct 19, 2018
+
+
+@pytest.mark.parametrize("template_id", MS_RECEIPTS)
+def test_date_is_printed_once_as_the_date_only(template_id):
+    template = load_template_cached(template_id)
+    places: Counter = Counter()
+    n = 150
+    for seed in range(n):
+        doc, layout = make_layout(template, seed, "en_MS")
+        words = layout.words
+        ids = [i for i, w in enumerate(words) if w.field == "date"]
+        value = doc.values["date"]
+        # one printing, as one run of words: a second printing would double the joined value
+        assert " ".join(words[i].text for i in ids) == value, seed
+        assert ids == list(range(ids[0], ids[-1] + 1)), seed
+        line = words[ids[0]].line
+        assert {words[i].line for i in ids} <= {line, line + 1}, seed  # wrapped at most in a narrow column
+        assert DATE_ONLY.fullmatch(value) and not re.search(r"\d:\d\d|[AP]M", value, re.I), (seed, value)
+        time_ids = [i for i, w in enumerate(words) if w.field == "time"]
+        assert " ".join(words[i].text for i in time_ids) == doc.values["time"], seed  # the time: once, apart
+        assert words[time_ids[0]].line in (line, line + 1), seed  # next to the date (its label may wrap the value)
+        total_line = next(w.line for w in words if w.field == "total")
+        item_lines = [w.line for w in words if w.item is not None]
+        place = doc.typed["date_at"]
+        places[place] += 1
+        if place.startswith("footer"):
+            assert line > total_line, seed  # near the bottom, after the totals
+        else:
+            assert line < min(item_lines, default=total_line), seed  # in the header
+        if place in ("line", "footer"):  # unlabelled: the date starts its line; only time and codes follow
+            on_line = [w for w in words if w.line == line]
+            assert on_line[0].field == "date", seed
+            rest = " ".join(w.text for w in on_line if w.field is None)
+            assert rest in ("", doc.var_values["till"]) or doc.var_values["till"].startswith(rest), (seed, rest)
+    assert set(places) == {"header", "line", "label_line", "footer", "footer_label"}, places
+    assert 0.15 < (places["footer"] + places["footer_label"]) / n < 0.45, places  # most stay at the top
+    assert places["header"] < n / 2
+
+
+@pytest.mark.parametrize("template_id", MS_RECEIPTS)
+def test_rm_is_a_word_of_its_own_never_part_of_the_total(template_id):
+    template = load_template_cached(template_id)
+    rm_total = rm_other = 0
+    n = 100
+    for seed in range(n):
+        doc, layout = make_layout(template, seed, "en_MS")
+        value = doc.values["total"]
+        assert BARE_AMOUNT.fullmatch(value) and "RM" not in value, seed
+        total_words = [w for w in layout.words if w.field == "total"]
+        assert " ".join(w.text for w in total_words) == value, seed
+        texts = _line_texts(layout)
+        line = total_words[0].line
+        if "RM" in re.findall(r"\w+", texts[line]):
+            rm_total += 1
+            assert not any(w.text.startswith("RM") for w in total_words), seed
+        label_lines = [text for ln, text in texts.items() if ln != line and BARE_AMOUNT.search(text)]
+        rm_other += any("RM" in re.findall(r"\w+", text) for text in label_lines)
+    assert 0.25 < rm_total / n < 0.8  # with a probability: "TOTAL 45.25" stays common
+    assert rm_other > 0.25 * n  # other amounts of the ladder too

@@ -240,3 +240,70 @@ def test_blocks_for_other_locales_are_skipped_without_drawing(tmp_path):
         assert [(w.text, w.x0, w.y0) for w in skipped.words] == [(w.text, w.x0, w.y0) for w in without.words]
         _, german = make_layout(filtered, seed, "de_DE")
         assert "German" in [w.text for w in german.words]
+
+
+def test_when_names_a_choice_and_its_values(tmp_path):
+    data = minimal()
+    data["vars"]["place"] = {"choice": ["top", "bottom"]}
+    data["blocks"].append({"type": "pair", "field": "total", "when": {"plac": ["top"]}})
+    err = _error(tmp_path, data)
+    assert err.path == "blocks[8].when.plac" and "declares no var or field 'plac'" in err.message
+    data["blocks"][-1]["when"] = {"tax_rate": ["0.06"]}  # a choice of numbers: nothing to name
+    assert "not one of the text choices" in _error(tmp_path, data).message
+    data["blocks"][-1]["when"] = {"company": ["x"]}
+    assert "needs a var or field with a choice generator" in _error(tmp_path, data).message
+    data["blocks"][-1]["when"] = {"place": ["top", "middle"]}
+    err = _error(tmp_path, data)
+    assert err.path == "blocks[8].when.place[1]" and "'middle'" in err.message
+    data["blocks"][-1]["when"] = {"place": []}
+    assert "when" in _error(tmp_path, data).path
+
+
+def test_when_prints_a_value_in_exactly_one_place_and_skips_without_drawing(tmp_path):
+    from datagen.pipeline import make_layout
+
+    data = minimal()
+    data["vars"]["place"] = {"choice": ["top", "bottom"]}
+    date = data["blocks"].pop(2)
+    plain = load_template(write_template(tmp_path, data, "plain.yaml"))
+    data["blocks"].insert(0, {**date, "when": {"place": ["top"]}, "sep": [":", " -"], "scale": [0.9, 1.1]})
+    data["blocks"].append({**date, "when": {"place": ["bottom"]}, "sep": [":", " -"], "scale": [0.9, 1.1]})
+    placed = load_template(write_template(tmp_path, data, "placed.yaml"))
+    seen = set()
+    for seed in range(12):
+        doc, layout = make_layout(placed, seed, "en_US")
+        date_ids = [i for i, w in enumerate(layout.words) if w.field == "date"]
+        assert " ".join(layout.words[i].text for i in date_ids) == doc.values["date"]  # once, never twice
+        top = date_ids[0] < min(i for i, w in enumerate(layout.words) if w.field == "company")
+        assert top == (doc.typed["place"] == "top")
+        seen.add(doc.typed["place"])
+        _, without = make_layout(plain, seed, "en_US")  # the skipped block drew nothing: the rest is as before
+        date_lines = {layout.words[i].line for i in date_ids}
+        rest = [(w.text, w.x0, w.y0) for w in layout.words if w.line not in date_lines]
+        if top:
+            assert [t for t, _, _ in rest] == [w.text for w in without.words]
+        else:  # the top block, skipped, drew nothing: every word before the last block is where it was
+            assert rest == [(w.text, w.x0, w.y0) for w in without.words]
+    assert seen == {"top", "bottom"}
+
+
+def test_same_line_columns_share_line_ids(tmp_path):
+    from datagen.pipeline import make_layout
+
+    data = minimal()
+    data["fields"]["time"] = {"time": ["07:00", "21:59"]}
+    cols = [[{"type": "text", "field": "date"}], [{"type": "text", "field": "time"}], [{"type": "text", "text": ["T01"]}]]
+    data["blocks"][2] = {"type": "columns", "widths": [3, 2, 1], "gap_pt": 3, "children": cols}
+    separate = load_template(write_template(tmp_path, data, "separate.yaml"))
+    data["blocks"][2]["same_line"] = True
+    shared = load_template(write_template(tmp_path, data, "shared.yaml"))
+    for seed in range(3):
+        _, a = make_layout(separate, seed, "en_US")
+        _, b = make_layout(shared, seed, "en_US")
+        assert [(w.text, w.x0, w.y0) for w in a.words] == [(w.text, w.x0, w.y0) for w in b.words]  # same geometry
+        line = {w.text: w.line for w in b.words}
+        date_line = next(w.line for w in b.words if w.field == "date")
+        assert next(w.line for w in b.words if w.field == "time") == line["T01"] == date_line
+        assert len({w.line for w in a.words if w.field in ("date", "time")}) == 2
+        last = max(i for i, w in enumerate(b.words) if w.field in ("date", "time") or w.text == "T01")
+        assert b.words[last + 1].line == max(w.line for w in b.words[: last + 1]) + 1  # the lines after follow on
