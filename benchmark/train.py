@@ -40,6 +40,7 @@ from tqdm import tqdm
 from benchmark.adapters.causal_lm import AR_SEPARATOR
 from benchmark.data import Document
 from benchmark.errors import BenchError, first_line
+from benchmark.naming import dataset_label, portable_command
 from benchmark.pip import ATTENTION, attention_mask_4d, derive_budgets, pip_answer, token_at, value_spans
 from benchmark.pointer import PointerConfig, PointerForCausalLM
 from datagen.build import DEFAULT_TOKENIZER
@@ -488,7 +489,9 @@ def _provenance(dataset: Path) -> list[str]:
         state = json.loads((dataset / CONFIG_FILE).read_text())
     except (OSError, json.JSONDecodeError):
         return []
-    return [f"- dataset built with `{state['command']}` (datagen {state['generator_version']}, config {state['config_hash']})"]
+    return [
+        f"- dataset built with `{portable_command(state['command'])}` (datagen {state['generator_version']}, config {state['config_hash']})"
+    ]
 
 
 def _architecture(config: TrainConfig) -> str:
@@ -514,6 +517,9 @@ def _write_card(
 
     from benchmark import __version__
 
+    # a card ships with the weights: it names folders, never the paths of the machine that trained them
+    dataset = dataset_label(config.dataset)
+    shown = {**asdict(config), "dataset": dataset, "init": portable_command(config.init) if config.init else None}
     lines = [
         "---",
         "library_name: transformers",
@@ -528,15 +534,15 @@ def _write_card(
         "",
         "## How it was trained",
         "",
-        f"```\n{command}\n```",
+        f"```\n{portable_command(command)}\n```",
         "",
-        f"- dataset: `{config.dataset}` (train split); examples: " + ", ".join(f"{n} {k}" for k, n in summary["examples"].items()),
+        f"- dataset: `{dataset}` (train split); examples: " + ", ".join(f"{n} {k}" for k, n in summary["examples"].items()),
         f"- {summary['steps']} steps in {summary['minutes']} min on {device} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores), "
         f"{summary['tokens']} tokens, final loss {summary['final_loss']}",
         *_provenance(Path(config.dataset)),
         f"- architecture (the model's own config; with `--init` the size options below are unused): {summary['architecture']}",
         f"- torch {torch.__version__}, transformers {transformers.__version__}",
-        f"- config: `{json.dumps(asdict(config))}`",
+        f"- config: `{json.dumps(shown)}`",
         "",
         f"## Scores ({split} split, `pip-bench` harness)",
         "",
@@ -548,5 +554,5 @@ def _write_card(
         )
     if not scores:
         lines.append("Not scored (`--eval-docs 0`).")
-    lines += ["", f"Evaluate it: `pip-bench evaluate {out} --dataset {config.dataset} --modes {','.join(scores or [config.mode])}`", ""]
+    lines += ["", f"Evaluate it: `pip-bench evaluate {out.name} --dataset {dataset} --modes {','.join(scores or [config.mode])}`", ""]
     write_atomic(out / "README.md", "\n".join(lines).encode())

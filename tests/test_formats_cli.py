@@ -60,10 +60,8 @@ def test_evaluate_on_sroie_files_scores_only_the_four_annotated_keys(tmp_path, c
     metrics = results["modes"]["pip"]["metrics"]
     assert set(metrics["per_field"]) <= set(SROIE_KEYS)  # phone, cashier, ... are predicted but never scored
     # the shipped model reads these receipts (deterministic: fixed seeds and weights); long Malaysian
-    # company names and line-level OCR boxes are harder for it than its training data, hence a low bar.
-    # The third receipt prints a person's name above the shop's and its date at the bottom (#29 shapes),
-    # which a model trained on receipts without them takes as the company and a total as the date.
-    assert metrics["f1"] >= 0.2 and metrics["per_field"]["company"]["tp"] >= 1
+    # company names and line-level OCR boxes are harder for it than its training data, hence a low bar
+    assert metrics["f1"] >= 0.2 and metrics["per_field"]["company"]["tp"] >= 2
     (samples,) = out.glob("samples_*.jsonl")
     first = json.loads(samples.read_text().splitlines()[0])
     assert set(first["scores"]) == set(SROIE_KEYS) and len(first["prediction"]) > 4

@@ -94,6 +94,8 @@ def test_ar_then_pip_from_it_gives_loadable_models_with_cards(dataset, tmp_path,
     assert config["pip_budgets"] and config["pip_attention"] == "bidirectional" and config["hidden_size"] == 32
     card = (pip / "README.md").read_text()
     assert "--init" in card and "PIP mode, 2 documents: field F1" in card and "AR mode, 2 documents" in card  # --mix-ar 0.25 by default
+    # the card ships with the weights: folders by name, no path of the machine that trained them
+    assert str(tmp_path) not in card and str(dataset.parent) not in card and "--init ar --out pip" in card
     # the harness evaluates the PIP model with the budgets it was trained with
     out = tmp_path / "results"
     assert (
