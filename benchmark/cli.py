@@ -79,6 +79,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     config = TrainConfig(
         mode=args.mode,
         dataset=args.dataset,
+        add_train=tuple(args.add_train),
         init=resolve_model(args.init) if args.init else None,
         train_docs=args.train_docs,
         steps=args.steps,
@@ -110,6 +111,13 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "--dataset",
         required=True,
         help="a datagen build or import folder, or a real dataset as KIND:PATH (sroie:PATH); its train split is used",
+    )
+    p.add_argument(
+        "--add-train",
+        action="append",
+        default=[],
+        metavar="DATASET",
+        help="another dataset whose train split joins --dataset's (repeatable), e.g. a build of one locale to weight it",
     )
     p.add_argument("--train-docs", type=int, default=None, help="only the first N training documents (default: all)")
     p.add_argument("--out", required=True, help="output model directory (save_pretrained layout)")

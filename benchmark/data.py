@@ -11,14 +11,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from benchmark.errors import BenchError, first_line
 from benchmark.metrics import Values
 from datagen.doctypes import DOC_TYPES
-from datagen.prompts import document_text
+from datagen.prompts import document_text, word_offsets
 
 TEXT_COLUMNS = ("id", "doc_type", "words", "line_ids", "fields")
 
@@ -31,6 +31,9 @@ class Document:
     doc_type: str
     text: str  # the words in reading order, one line per printed line
     gold: Values  # every key of the doc type's schema; None = absent from the document
+    # (start, end) characters of ``text`` where a key's value is printed, for sources that link a field to its
+    # words (generated data): the words may not spell the value when they are what an OCR engine read
+    printed: dict[str, tuple[int, int]] = field(default_factory=dict)
     image: Any = None  # a PIL image, loaded only for adapters that read pixels
 
     def scored(self, values: Values) -> Values:
@@ -77,6 +80,18 @@ def gold_values(doc_type: str, fields: list[dict[str, Any]]) -> Values:
     """
     given = {f["key"]: (f["value"] if f["present"] else None) for f in fields}
     return {key: given[key] for key in DOC_TYPES[doc_type] if key in given}
+
+
+def printed_spans(words: list[str], line_ids: list[int], fields: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Each present field's character span in the document text, from its ``word_ids`` (a field whose words
+    are not one run in reading order has none)."""
+    offsets = word_offsets(words, line_ids)
+    spans = {}
+    for f in fields:
+        ids = f.get("word_ids") or []
+        if f["present"] and ids and ids == list(range(ids[0], ids[0] + len(ids))) and ids[-1] < len(words):
+            spans[f["key"]] = (offsets[ids[0]], offsets[ids[-1]] + len(words[ids[-1]]))
+    return spans
 
 
 def fingerprint(documents: list[Document]) -> str:
@@ -174,6 +189,7 @@ def _imported_documents(kind: str, path: str, split: str, limit: int | None, ima
                     doc_type=record["doc_type"],
                     text=document_text(record["words"], record["line_ids"]),
                     gold=gold_values(record["doc_type"], record["fields"]),
+                    printed=printed_spans(record["words"], record["line_ids"], record["fields"]),
                     image=image,
                 )
             )
@@ -222,6 +238,7 @@ def load_eval_set(
                 doc_type=row["doc_type"],
                 text=document_text(row["words"], row["line_ids"]),
                 gold=gold_values(row["doc_type"], row["fields"]),
+                printed=printed_spans(row["words"], row["line_ids"], row["fields"]),
                 image=row["image"] if images else None,
             )
         )

@@ -73,7 +73,8 @@ class TrainConfig:
     mode: str
     dataset: str
     init: str | None = None
-    train_docs: int | None = None  # only the first N training documents (None: all), e.g. for few-shot fine-tuning
+    add_train: tuple[str, ...] = ()  # more datasets whose train splits join the dataset's (scoring uses the dataset's split)
+    train_docs: int | None = None  # only the first N training documents of each dataset (None: all), e.g. for few-shot fine-tuning
     steps: int | None = None
     time_budget_s: float | None = None
     batch_size: int = 16
@@ -210,8 +211,9 @@ def pip_examples(tokenizer: Any, docs: Sequence[Document], budgets: dict[str, di
 
 def span_examples(tokenizer: Any, docs: Sequence[Document]) -> list[Example]:
     """Span answers: a present key's two masks point at the first and the last token of its value where it
-    is printed (``value_spans``); its labels, those tokens, are the fallback target of a value printed
-    otherwise (not a run of whole words), which the token loss still teaches. An absent key's first mask
+    is printed (``value_spans``), or, when the words do not spell it (OCR noise), at the words the source
+    links it to (``Document.printed``); its labels, those tokens, are the fallback target of a value found
+    neither way, which the token loss still teaches. An absent key's first mask
     is trained not to copy at all (an empty list of sources; the harness then reads ``unknown``): a token
     target would be copied from the word ``unknown`` in the instruction. Its second mask has no label."""
     mask_id = tokenizer.convert_tokens_to_ids(MASK)
@@ -234,7 +236,7 @@ def span_examples(tokenizer: Any, docs: Sequence[Document]) -> list[Example]:
                 continue
             own = next(value_ids)
             labels[first], labels[last] = own[0], own[-1]
-            spans = value_spans(doc.text, value)
+            spans = value_spans(doc.text, value) or ([doc.printed[key]] if key in doc.printed else [])
             if spans:
                 sources[first] = [token_at(offsets, len(DOCUMENT_OPEN) + a) for a, _ in spans]
                 sources[last] = [token_at(offsets, len(DOCUMENT_OPEN) + b - 1, last=True) for _, b in spans]
@@ -353,6 +355,7 @@ def train(
     rng = random.Random(config.seed)
     model, tokenizer = load_start(config)
     docs = load_eval_set(config.dataset, "train", limit=config.train_docs).documents
+    docs += [doc for extra in config.add_train for doc in load_eval_set(extra, "train", limit=config.train_docs).documents]
     budgets = None
     streams = {"ar": _kept(ar_examples(tokenizer, docs), config.max_len)} if config.mode == "ar" or config.mix_ar > 0 else {}
     if config.mode == "pip" and config.pip_answer == "span":
@@ -519,7 +522,8 @@ def _write_card(
 
     # a card ships with the weights: it names folders, never the paths of the machine that trained them
     dataset = dataset_label(config.dataset)
-    shown = {**asdict(config), "dataset": dataset, "init": portable_command(config.init) if config.init else None}
+    added = [dataset_label(extra) for extra in config.add_train]
+    shown = {**asdict(config), "dataset": dataset, "add_train": added, "init": portable_command(config.init) if config.init else None}
     lines = [
         "---",
         "library_name: transformers",
@@ -536,10 +540,11 @@ def _write_card(
         "",
         f"```\n{portable_command(command)}\n```",
         "",
-        f"- dataset: `{dataset}` (train split); examples: " + ", ".join(f"{n} {k}" for k, n in summary["examples"].items()),
+        f"- dataset: `{dataset}`{''.join(f' + `{a}`' for a in added)} (train split{'s' if added else ''}); examples: "
+        + ", ".join(f"{n} {k}" for k, n in summary["examples"].items()),
         f"- {summary['steps']} steps in {summary['minutes']} min on {device} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores), "
         f"{summary['tokens']} tokens, final loss {summary['final_loss']}",
-        *_provenance(Path(config.dataset)),
+        *[line for source in (config.dataset, *config.add_train) for line in _provenance(Path(source))],
         f"- architecture (the model's own config; with `--init` the size options below are unused): {summary['architecture']}",
         f"- torch {torch.__version__}, transformers {transformers.__version__}",
         f"- config: `{json.dumps(shown)}`",

@@ -60,6 +60,7 @@ from datagen.errors import DatagenError
 from datagen.features import dataset_features, record_to_row
 from datagen.fonts import FONT_DIR
 from datagen.io import write_atomic
+from datagen.ocr_noise import NOISE_FILE, noise_model
 from datagen.pipeline import encode_image, generate
 from datagen.prompts import compute_budgets, encode_all
 from datagen.sample import derive_seed
@@ -90,6 +91,7 @@ class BuildConfig:
     quality: int = 90
     pdf: bool = False
     augment: bool = True
+    ocr_noise: bool = True  # receipts' words as an OCR engine reads them (datagen.ocr_noise)
     tokenizer: str = "default"
     budget_percentile: float = 99.5
     calibration_docs: int = 2000  # documents measured to choose the mask budgets
@@ -206,6 +208,8 @@ def input_digests(config: BuildConfig) -> dict[str, str]:
     """
     files = {f"templates/{t.id}.yaml": Path(t.source) for pairs in eligible(config).values() for t, _ in pairs}
     files |= {f"fonts/{p.name}": p for p in sorted(FONT_DIR.glob("*.ttf"))}
+    if config.ocr_noise:
+        files[NOISE_FILE.name] = NOISE_FILE
     tokenizer = Path(DEFAULT_TOKENIZER if config.tokenizer == "default" else config.tokenizer)
     if tokenizer.is_dir():  # a Hub id is named in the options; its revision is the Hub's business
         files |= {f"tokenizer/{p.name}": p for p in sorted(tokenizer.iterdir()) if p.is_file()}
@@ -338,6 +342,7 @@ def _write_shard(config: BuildConfig, budgets: dict[str, dict[str, int]], shard:
     features = dataset_features(image=eager, pdf=config.pdf)
     schema = features.arrow_schema
     tokenizer = load_tokenizer(config.tokenizer)
+    noise = noise_model() if config.ocr_noise else None
     final = out / shard.path
     tmp = final.with_name(f".{final.name}.{os.getpid()}-{time.time_ns()}.tmp")  # this writer's own
     stats = ShardStats()
@@ -348,7 +353,15 @@ def _write_shard(config: BuildConfig, budgets: dict[str, dict[str, int]], shard:
             for g in range(shard.start, shard.stop):
                 template, locale, seed = document_spec(config, g)
                 gen = generate(
-                    template, seed, locale, width=config.width, mode=config.mode, raster=eager, pdf=config.pdf, augmentations=config.augment
+                    template,
+                    seed,
+                    locale,
+                    width=config.width,
+                    mode=config.mode,
+                    raster=eager,
+                    pdf=config.pdf,
+                    augmentations=config.augment,
+                    ocr_noise=noise,
                 )
                 image = encode_image(gen.image, config.image_format, config.quality) if eager else None
                 row = record_to_row(gen.record, budgets[template.doc_type], tokenizer, image=image, pdf=gen.pdf)

@@ -21,6 +21,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 from datagen.doctypes import DOC_TYPES
 from datagen.features import dataset_features
 from datagen.io import write_atomic
+from datagen.ocr_noise import noise_model
 
 PIP_CITATION = """@article{wang2026pip,
   title   = {Up to 36x Speedup: Mask-based Parallel Inference Paradigm for Key Information Extraction in MLLMs},
@@ -166,6 +167,7 @@ ds = load_dataset("path/or/hub-id")              # or streaming=True
 - generator version `{state["generator_version"]}`, configuration hash `{state["config_hash"]}`, seed {config["seed"]}
 - doc types: {", ".join(config["doc_types"])}; locales: {", ".join(sorted(total["locales"]))}
 - images: {config["image_format"]} at {config["width"]} px ({config["mode"]}), augmentations {"on" if config["augment"] else "off"}
+- {_words_line(config)}
 - the same command with the same version writes byte-identical shards
 
 {statistics_markdown(state, stats)}
@@ -195,3 +197,15 @@ def write_card(out: Path, state: dict[str, Any], sidecars: list[dict[str, Any]])
 def read_card_yaml(path: Path) -> dict[str, Any]:
     """The card's YAML header as a dict (what the Hub parses)."""
     return DatasetCard.load(path).data.to_dict()
+
+
+def _words_line(config: dict[str, Any]) -> str:
+    """How the ``words`` column was made: as generated, or as an OCR engine would read them."""
+    if not config.get("ocr_noise"):
+        return "words: exactly as printed (`--no-ocr-noise`)"
+    model = noise_model()
+    return (
+        f"words: {', '.join(model.doc_types)} as an OCR engine reads them (`datagen.ocr_noise`, rates measured with {model.engine}: "
+        "confused, dropped and inserted characters, merged and split words, line-level boxes); field values stay the "
+        "printed text, every other doc type's words are exactly as printed"
+    )

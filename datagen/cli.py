@@ -49,6 +49,7 @@ def _cmd_templates_validate(args: argparse.Namespace) -> int:
 
 def _cmd_render(args: argparse.Namespace) -> int:
     from datagen.io import write_atomic
+    from datagen.ocr_noise import noise_model
     from datagen.pipeline import encode_image, generate
     from datagen.template import load_template, template_path
 
@@ -72,6 +73,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
         raster=args.image_format != "none",
         pdf=not args.no_pdf,
         augmentations=not args.no_augment,
+        ocr_noise=None if args.no_ocr_noise else noise_model(),
     )
     written = []
     try:
@@ -116,6 +118,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         quality=args.quality,
         pdf=args.pdf,
         augment=not args.no_augment,
+        ocr_noise=not args.no_ocr_noise,
         tokenizer=args.tokenizer,
         shard_size=args.shard_size,
         calibration_docs=args.calibration_docs,
@@ -278,6 +281,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quality", type=QUALITY, default=90, help="JPEG quality")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     p.add_argument("--no-augment", action="store_true", help="render the clean page")
+    p.add_argument(
+        "--no-ocr-noise",
+        action="store_true",
+        help="receipt words exactly as generated, not as an OCR engine would read them (default: OCR-like, datagen/ocr_noise.yaml)",
+    )
     p.set_defaults(func=_cmd_render)
 
     p = sub.add_parser("build", help="build a Hugging Face dataset (parquet shards + card); rerun to resume")
@@ -294,6 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quality", type=QUALITY, default=90, help="JPEG quality")
     p.add_argument("--pdf", action="store_true", help="also store each document's PDF bytes")
     p.add_argument("--no-augment", action="store_true")
+    p.add_argument(
+        "--no-ocr-noise",
+        action="store_true",
+        help="receipt words exactly as generated, not as an OCR engine would read them (default: OCR-like, datagen/ocr_noise.yaml)",
+    )
     p.add_argument("--tokenizer", default="default", help="tokenizer for PIP mask budgets (default: the project's)")
     p.add_argument("--calibration-docs", type=CALIBRATION_DOCS, default=2000, help="documents measured to choose mask budgets")
     p.add_argument("--shard-size", type=SHARD_SIZE, default=0, help="documents per shard (default: by image format)")

@@ -18,6 +18,7 @@ from PIL import Image
 from datagen.augment import augment
 from datagen.layout import Layout, Overflow, layout_document
 from datagen.limits import MAX_ATTEMPTS, MAX_LAYOUTS
+from datagen.ocr_noise import NoiseModel
 from datagen.record import build_record, layout_boxes
 from datagen.sample import Document, Sampler, derive_seed
 from datagen.template import Template
@@ -76,10 +77,13 @@ def generate(
     raster: bool = True,
     pdf: bool = False,
     augmentations: bool = True,
+    ocr_noise: NoiseModel | None = None,
 ) -> Generated:
     """Generate one document; the record's boxes refer to the returned (augmented) image.
 
-    The raster is ``width`` pixels wide, or ``dpi`` dots per inch of the page when given.
+    The raster is ``width`` pixels wide, or ``dpi`` dots per inch of the page when given. With ``ocr_noise``
+    the record's words are what an OCR engine would read (for the doc types the model applies to); the
+    image and the field values are the same either way.
     """
     doc, layout = make_layout(template, seed, locale)
     if dpi is not None:
@@ -101,7 +105,10 @@ def generate(
         from datagen.pdf import render_pdf
 
         pdf_bytes = render_pdf(layout)
-    return Generated(doc, layout, build_record(doc, layout, boxes, size), image, pdf_bytes)
+    record = build_record(doc, layout, boxes, size)
+    if ocr_noise is not None and ocr_noise.applies_to(template.doc_type):
+        record = ocr_noise.apply(record, np.random.default_rng(derive_seed(template.id, seed, "ocr")))
+    return Generated(doc, layout, record, image, pdf_bytes)
 
 
 def encode_image(image: Image.Image, fmt: str, quality: int = 90) -> bytes:

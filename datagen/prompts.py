@@ -59,6 +59,16 @@ def document_text(words: Sequence[str], line_ids: Sequence[int]) -> str:
     return "\n".join(" ".join(line) for line in lines)
 
 
+def word_offsets(words: Sequence[str], line_ids: Sequence[int]) -> list[int]:
+    """Where each word starts in ``document_text(words, line_ids)``: one separator (a space, or a line
+    break) between two words either way."""
+    offsets, at = [], 0
+    for word in words:
+        offsets.append(at)
+        at += len(word) + 1
+    return offsets
+
+
 def instruction(doc_type: str) -> str:
     keys = ", ".join(DOC_TYPES[doc_type])
     return f"Extract the fields of this {doc_type}: {keys}. Give each value exactly as printed; a field that is not on the document is {UNKNOWN}."

@@ -12,10 +12,17 @@ from datagen.build import BuildConfig, build
 @pytest.fixture(scope="session")
 def small_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 12-document eager build (PNG images 1024 px wide, every doc type, train/validation/test) for
-    the exporters: images at least 1000 px a side make 0-1000 boxes survive the trip to pixels exactly."""
+    the exporters: images at least 1000 px a side make 0-1000 boxes survive the trip to pixels exactly, and
+    exact words (no OCR noise) let formats that store a value as its words (FUNSD, LayoutLM) give it back."""
     out = tmp_path_factory.mktemp("small-build")
     config = BuildConfig(
-        n=12, seed=31, image_format="png", calibration_docs=30, shard_size=6, splits=(("train", 0.5), ("validation", 0.0), ("test", 0.5))
+        n=12,
+        seed=31,
+        image_format="png",
+        calibration_docs=30,
+        shard_size=6,
+        splits=(("train", 0.5), ("validation", 0.0), ("test", 0.5)),
+        ocr_noise=False,
     )
     build(config, out, workers=1)
     return out

@@ -13,11 +13,11 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 import benchmark.train as train_module
 from benchmark.cli import main
-from benchmark.data import load_eval_set
+from benchmark.data import Document, gold_values, load_eval_set, printed_spans
 from benchmark.pip import derive_budgets
 from benchmark.train import TrainConfig, ar_examples, collate, new_model, parse_duration, pip_examples, shifted_loss, span_examples, train
 from datagen.build import BuildConfig, build
-from datagen.prompts import MASK, ar_target
+from datagen.prompts import MASK, ar_target, document_text
 from tests.helpers import sroie_receipts
 from tests.tiny_models import TOKENIZER, tiny_llama
 
@@ -247,3 +247,34 @@ def test_few_shot_training_on_a_real_dataset_read_in_place(tmp_path, capsys):
     assert main([*args, "--train-docs", "2", "--eval-split", "test", "--eval-docs", "1"]) == 0
     card = (tmp_path / "m" / "README.md").read_text()
     assert "(train split); examples: 2 ar" in card and "## Scores (test split" in card
+    # a second dataset's train split joins the first (to weight one kind of document); scoring stays on the first
+    other = tmp_path / "other"
+    sroie_receipts(other, 3, split="train", first=10)
+    assert main([*args, "--out", str(tmp_path / "m2"), "--add-train", f"sroie:{other}", "--eval-split", "test", "--eval-docs", "1"]) == 0
+    card = (tmp_path / "m2" / "README.md").read_text()
+    assert f"+ `sroie:{other.name}` (train splits); examples: 6 ar" in card
+
+
+def test_span_targets_follow_the_words_a_value_was_read_as(tokenizer):
+    """With OCR noise the words may not spell the value ("T0TAL 4.5O"): the span points at the words the
+    field is linked to, not at nothing (and never at another printing of a similar string)."""
+    words = ["SHOP", "SDN", "BND", "TOTAL", "4.5O"]
+    fields = [{"key": "company", "value": "SHOP SDN BHD", "present": True, "word_ids": [0, 1, 2]}]
+    fields += [{"key": "total", "value": "4.50", "present": True, "word_ids": [4]}]
+    line_ids = [0, 0, 0, 1, 1]
+    doc = Document(
+        id="x",
+        doc_type="receipt",
+        text=document_text(words, line_ids),
+        gold=gold_values("receipt", fields),
+        printed=printed_spans(words, line_ids, fields),
+    )
+    (example,) = span_examples(tokenizer, [doc])
+    text = tokenizer.decode(example.ids)
+    offsets = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    masks = [i for i, t in enumerate(example.ids) if t == tokenizer.convert_tokens_to_ids(MASK)]
+    order = ["company", "date", "address", "total"]  # the receipt schema's first keys: two masks each
+    for key, printed in (("company", "SHOP SDN BND"), ("total", "4.5O")):
+        k = order.index(key)
+        (first,), (last,) = example.sources[masks[2 * k]], example.sources[masks[2 * k + 1]]
+        assert text[offsets[first][0] : offsets[last][1]].strip() == printed
