@@ -146,11 +146,17 @@ def token_at(offsets: Sequence[tuple[int, int]], char: int, last: bool = False) 
     raise ValueError(f"no token holds character {char}")
 
 
-def read_span(start: torch.Tensor, end: torch.Tensor) -> tuple[int, int] | None:
+def read_span(start: torch.Tensor, end: torch.Tensor, limit: int | None = None) -> tuple[int, int] | None:
     """The ``(first, last)`` source positions a key's two span masks point at, from their copy
     probabilities over the sources; None when the start mask is more likely not to copy at all (the
-    model answers ``unknown``). The end is read at or after the start, so a span is never reversed."""
+    model answers ``unknown``). The span is the most likely pair with ``first <= last`` (the product of the
+    two masks' probabilities, as extractive question answering reads spans), and lies before ``limit``
+    when given (the end of the document: an answer is never read out of the instruction)."""
     if float(start.sum()) < 0.5:
         return None
-    first = int(start.argmax())
-    return first, first + int(end[first:].argmax())
+    start, end = start[:limit], end[:limit]
+    # best end at or after each position: a suffix maximum, so the pair search is linear
+    best_end, where = torch.flip(end, [0]).cummax(0)
+    best_end, where = torch.flip(best_end, [0]), len(end) - 1 - torch.flip(where, [0])
+    first = int((start * best_end).argmax())
+    return first, int(where[first])

@@ -75,10 +75,11 @@ def instruction(doc_type: str) -> str:
 
 
 DOCUMENT_OPEN = "<document>\n"  # the document's text starts right after it
+DOCUMENT_CLOSE = "</document>"  # and ends right before it
 
 
 def with_document(text: str, body: str) -> str:
-    return f"{DOCUMENT_OPEN}{text}\n</document>\n{body}"
+    return f"{DOCUMENT_OPEN}{text}\n{DOCUMENT_CLOSE}\n{body}"
 
 
 # ----------------------------------------------------------------------------- AR and chat

@@ -335,6 +335,19 @@ def test_a_span_is_read_from_its_start_on_and_only_when_the_start_mask_copies():
     assert read_span(start, end) == (2, 4)
     assert read_span(start, torch.tensor([0.0, 0.0, 0.7, 0.1, 0.0])) == (2, 2)  # a one-token value
     assert read_span(start * 0.4, end) is None  # copies with probability 0.32 < 1/2: the model answers unknown
+    # the most likely pair, not the most likely start: 0.3 * 0.9 beats 0.4 * 0.1 (whose only end is weak)
+    assert read_span(torch.tensor([0.0, 0.3, 0.0, 0.4, 0.0]), torch.tensor([0.0, 0.9, 0.0, 0.1, 0.0])) == (1, 1)
+    end = torch.tensor([0.5, 0.01, 0.02, 0.03, 0.44])
+    assert read_span(start, end) == (2, 4) and read_span(start, end, limit=4) == (2, 3)  # nothing at or past the document's end
+
+
+def test_span_answers_are_read_from_the_document_only(model_dir, tmp_path):
+    """The harness bounds a span by ``</document>``: a pointer into the instruction is never read."""
+    adapter = load_adapter(ModelSpec(str(_span_model(model_dir, tmp_path / "span"))))
+    ids = adapter.tokenizer("<document>\nA B\n</document>\nExtract: [mask]", add_special_tokens=False)["input_ids"]
+    close = adapter.tokenizer("</document>", add_special_tokens=False)["input_ids"]
+    end = adapter._document_end(ids, len(ids) - 1)
+    assert ids[end : end + len(close)] == close and adapter._document_end(ids, end) is None
 
 
 def test_value_spans_are_whole_words_and_a_line_break_is_a_space():

@@ -13,6 +13,7 @@ import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -26,7 +27,7 @@ from benchmark.errors import BenchError, first_line
 from benchmark.naming import model_label
 from benchmark.pip import attention_mask_4d, logit_positions, pip_answer, position_ids, read_span, slot_positions, split_slots
 from datagen.doctypes import DOC_TYPES
-from datagen.prompts import PIP_ANSWERS, SPAN_SLOTS, UNKNOWN, parse_pip
+from datagen.prompts import DOCUMENT_CLOSE, PIP_ANSWERS, SPAN_SLOTS, UNKNOWN, parse_pip
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -269,14 +270,29 @@ class Adapter(ABC):
             zip(docs, batch.prompts, self.pip_forward(batch, attention, copy_probs=True), strict=True)
         ):
             ids = batch.inputs["input_ids"][row].tolist()
+            limit = self._document_end(ids, batch.positions[row][0])
             values: Values = {}
             for i, key in enumerate(DOC_TYPES[doc.doc_type]):
-                span = read_span(copy[SPAN_SLOTS * i], copy[SPAN_SLOTS * i + 1])
+                span = read_span(copy[SPAN_SLOTS * i], copy[SPAN_SLOTS * i + 1], limit)
                 text = "" if span is None else " ".join(self.tokenizer.decode(ids[span[0] : span[1] + 1]).split())
                 values[key] = text or None
             raw = "\n".join(f"{key}: {UNKNOWN if value is None else value}" for key, value in values.items())
             results.append(PIPResult(prompt=prompt, output=raw, values=values, slots=len(copy)))
         return results
+
+    @cached_property
+    def _close_ids(self) -> list[int]:
+        return self.tokenizer(DOCUMENT_CLOSE, add_special_tokens=False)["input_ids"]
+
+    def _document_end(self, ids: list[int], before: int) -> int | None:
+        """The position where ``</document>`` starts in a row (its last occurrence before the first mask), so
+        that spans are read from the document only; None when the tokenizer splits it otherwise in context."""
+        close = self._close_ids
+        n = len(close)
+        for at in range(before - n, -1, -1):
+            if ids[at : at + n] == close:
+                return at
+        return None
 
     def info(self) -> dict[str, Any]:
         """The model as results record it: named without the machine's paths (``benchmark.naming``)."""
