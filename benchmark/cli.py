@@ -40,6 +40,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         timing_batch_sizes=args.timing_batch_sizes,
         timing_docs=args.timing_docs,
         warmup=args.warmup,
+        ocr=args.ocr,
     )
     spec = ModelSpec(resolve_model(args.model), args.revision, args.device, args.dtype, args.trust_remote_code)
     path = evaluate(
@@ -194,6 +195,13 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timing-docs", type=int, default=50, help="documents timed per mode at batch 1 (0: no timing)")
     p.add_argument("--timing-batch-sizes", type=_int_list, default=[1, 8, 32], help="throughput batch sizes (default 1,8,32)")
     p.add_argument("--warmup", type=int, default=3, help="untimed documents run first in each mode")
+    p.add_argument(
+        "--ocr",
+        default=None,
+        metavar="ENGINE",
+        help="read the text off each page image with this OCR engine (rapidocr; pip install -e '.[ocr]') instead of the "
+        "dataset's words: for datasets with images but no words, or to measure a model on real OCR output",
+    )
     p.add_argument("--output-dir", default="results", help="where the results JSON (and samples, cache) go")
     p.add_argument("--log-samples", action="store_true", help="also write samples_*.jsonl: prompt, output, parsed fields, scores")
     p.set_defaults(func=_cmd_evaluate)

@@ -94,6 +94,24 @@ def printed_spans(words: list[str], line_ids: list[int], fields: list[dict[str, 
     return spans
 
 
+def read_pages(documents: list[Document], engine_name: str) -> None:
+    """Each document's text becomes what the OCR engine reads on its page (``pip-bench evaluate --ocr``)."""
+    from tqdm import tqdm
+
+    from datagen.errors import DatagenError
+    from datagen.ocr import load_engine, read_words
+
+    try:
+        engine = load_engine(engine_name)
+    except DatagenError as exc:
+        raise BenchError(str(exc)) from None
+    for doc in tqdm(documents, desc=f"{engine_name} reading pages", unit="page"):
+        if doc.image is None:
+            raise BenchError(f"document {doc.id} has no image for --ocr {engine_name} to read")
+        words, _, lines = read_words(engine(doc.image))
+        doc.text, doc.printed = document_text(words, lines), {}
+
+
 def fingerprint(documents: list[Document]) -> str:
     digest = hashlib.sha256()
     for doc in documents:
@@ -202,13 +220,26 @@ def _imported_documents(kind: str, path: str, split: str, limit: int | None, ima
 
 
 def load_eval_set(
-    dataset: str, split: str = "test", limit: int | None = None, images: bool = False, revision: str | None = None
+    dataset: str,
+    split: str = "test",
+    limit: int | None = None,
+    images: bool = False,
+    revision: str | None = None,
+    ocr: str | None = None,
 ) -> EvalSet:
     """The first ``limit`` rows of ``split`` as documents; checks the columns the adapters need.
 
     ``dataset`` is a local folder (a build or a ``datagen import``), a Hub id, or ``KIND:PATH`` for a real
-    dataset in one of ``datagen.formats`` (``sroie:data/SROIE2019``), converted on the fly.
+    dataset in one of ``datagen.formats`` (``sroie:data/SROIE2019``), converted on the fly. With ``ocr`` the
+    text is what that engine reads on each page (``read_pages``), so rows need images but no words.
     """
+    if ocr is not None:
+        evalset = load_eval_set(dataset, split, limit, images=True, revision=revision)
+        read_pages(evalset.documents, ocr)
+        if not images:
+            for doc in evalset.documents:
+                doc.image = None
+        return evalset
     if limit is not None and limit < 1:
         raise BenchError(f"--limit must be at least 1 (got {limit})")
     spec = source_spec(dataset)
@@ -217,6 +248,9 @@ def load_eval_set(
         return EvalSet(id=dataset, split=split, fingerprint=fingerprint(documents), documents=documents, limit=limit)
     rows, lazy_images = _open_split(dataset, split, images, revision)
     needed = (*TEXT_COLUMNS, "image") if images else TEXT_COLUMNS
+    # a dataset of page images with no words can still be read: pip-bench evaluate --ocr
+    wordless = images and not {"words", "line_ids"} & set(rows.column_names)
+    needed = tuple(c for c in needed if not (wordless and c in ("words", "line_ids")))
     missing = [c for c in needed if c not in rows.column_names and not (c == "image" and lazy_images)]
     if missing:
         raise BenchError(f"dataset {dataset} split {split}: missing required columns: {', '.join(missing)}")
@@ -236,9 +270,9 @@ def load_eval_set(
             Document(
                 id=str(row["id"]),
                 doc_type=row["doc_type"],
-                text=document_text(row["words"], row["line_ids"]),
+                text="" if wordless else document_text(row["words"], row["line_ids"]),
                 gold=gold_values(row["doc_type"], row["fields"]),
-                printed=printed_spans(row["words"], row["line_ids"], row["fields"]),
+                printed={} if wordless else printed_spans(row["words"], row["line_ids"], row["fields"]),
                 image=row["image"] if images else None,
             )
         )

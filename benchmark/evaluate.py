@@ -58,6 +58,7 @@ class EvalConfig:
     timing_batch_sizes: list[int] = field(default_factory=lambda: [1, 8, 32])
     timing_docs: int = 50
     warmup: int = 3
+    ocr: str | None = None  # text read from the page images by this OCR engine (datagen.ocr) instead of the dataset's words
 
     def check(self) -> None:
         for mode in self.modes:
@@ -374,7 +375,9 @@ def evaluate(
             f"--pip-constraint {config.pip_constraint} is for token answers; {spec.id} answers in spans (config.pip_answer), "
             "which are read from the document already: run it without the constraint"
         )
-    evalset = load_eval_set(dataset, split, limit, images=getattr(adapter_cls, "reads_images", False), revision=dataset_revision)
+    evalset = load_eval_set(
+        dataset, split, limit, images=getattr(adapter_cls, "reads_images", False), revision=dataset_revision, ocr=config.ocr
+    )
     adapter = adapter_cls.load(spec, model_config)
     for mode in config.modes:
         reason = adapter.unsupported(mode)

@@ -60,6 +60,7 @@ from datagen.errors import DatagenError
 from datagen.features import dataset_features, record_to_row
 from datagen.fonts import FONT_DIR
 from datagen.io import write_atomic
+from datagen.ocr import ENGINES, engine_version, load_engine, ocr_record
 from datagen.ocr_noise import NOISE_FILE, noise_model
 from datagen.pipeline import encode_image, generate
 from datagen.prompts import compute_budgets, encode_all
@@ -92,6 +93,7 @@ class BuildConfig:
     pdf: bool = False
     augment: bool = True
     ocr_noise: bool = True  # receipts' words as an OCR engine reads them (datagen.ocr_noise)
+    ocr: str | None = None  # every page read by this OCR engine (datagen.ocr): its words replace the generated ones
     tokenizer: str = "default"
     budget_percentile: float = 99.5
     calibration_docs: int = 2000  # documents measured to choose the mask budgets
@@ -109,6 +111,8 @@ class BuildConfig:
             raise DatagenError(f"split ratios must be non-negative and sum to 1, got {total:g}")
         if self.image_format not in SHARD_SIZE:
             raise DatagenError(f"--image-format must be one of {', '.join(SHARD_SIZE)}, not {self.image_format!r}")
+        if self.ocr is not None and self.ocr not in ENGINES:
+            raise DatagenError(f"unknown OCR engine {self.ocr!r} for --ocr (known: {', '.join(ENGINES)})")
 
     @property
     def docs_per_shard(self) -> int:
@@ -208,12 +212,15 @@ def input_digests(config: BuildConfig) -> dict[str, str]:
     """
     files = {f"templates/{t.id}.yaml": Path(t.source) for pairs in eligible(config).values() for t, _ in pairs}
     files |= {f"fonts/{p.name}": p for p in sorted(FONT_DIR.glob("*.ttf"))}
-    if config.ocr_noise:
+    if config.ocr_noise and config.ocr is None:
         files[NOISE_FILE.name] = NOISE_FILE
     tokenizer = Path(DEFAULT_TOKENIZER if config.tokenizer == "default" else config.tokenizer)
     if tokenizer.is_dir():  # a Hub id is named in the options; its revision is the Hub's business
         files |= {f"tokenizer/{p.name}": p for p in sorted(tokenizer.iterdir()) if p.is_file()}
-    return {name: _sha256(path) for name, path in sorted(files.items())}
+    digests = {name: _sha256(path) for name, path in sorted(files.items())}
+    if config.ocr is not None:  # the engine's package version decides what it reads
+        digests["ocr_engine"] = engine_version(config.ocr)
+    return digests
 
 
 def document_spec(config: BuildConfig, g: int, stream: str = "doc") -> tuple[Template, str, int]:
@@ -265,6 +272,7 @@ class ShardStats:
     locales: Counter = field(default_factory=Counter)
     present: Counter = field(default_factory=Counter)  # "doc_type/key" -> documents with the key present
     overflow: Counter = field(default_factory=Counter)  # "doc_type/key" -> values longer than the budget
+    unread: Counter = field(default_factory=Counter)  # "doc_type/key" -> present values no word is linked to (--ocr)
     words_hist: Counter = field(default_factory=Counter)  # words per document, in bins of 25
     value_len_hist: Counter = field(default_factory=Counter)  # characters per present value, bins of 5
 
@@ -279,12 +287,14 @@ class ShardStats:
             if f["present"]:
                 self.present[f"{t}/{f['key']}"] += 1
                 self.value_len_hist[str(len(f["value"]) // 5 * 5)] += 1
+                if not f["word_ids"]:
+                    self.unread[f"{t}/{f['key']}"] += 1
         for key in row["pip_overflow"]:
             self.overflow[f"{t}/{key}"] += 1
 
     def merge(self, other: dict[str, Any]) -> None:
         self.rows += other["rows"]
-        for name in ("doc_types", "templates", "locales", "present", "overflow", "words_hist", "value_len_hist"):
+        for name in ("doc_types", "templates", "locales", "present", "overflow", "unread", "words_hist", "value_len_hist"):
             getattr(self, name).update(other[name])
 
     def to_json(self) -> dict[str, Any]:
@@ -342,7 +352,8 @@ def _write_shard(config: BuildConfig, budgets: dict[str, dict[str, int]], shard:
     features = dataset_features(image=eager, pdf=config.pdf)
     schema = features.arrow_schema
     tokenizer = load_tokenizer(config.tokenizer)
-    noise = noise_model() if config.ocr_noise else None
+    engine = load_engine(config.ocr) if config.ocr else None
+    noise = noise_model() if config.ocr_noise and engine is None else None  # a real engine's words need no noise model
     final = out / shard.path
     tmp = final.with_name(f".{final.name}.{os.getpid()}-{time.time_ns()}.tmp")  # this writer's own
     stats = ShardStats()
@@ -358,11 +369,13 @@ def _write_shard(config: BuildConfig, budgets: dict[str, dict[str, int]], shard:
                     locale,
                     width=config.width,
                     mode=config.mode,
-                    raster=eager,
+                    raster=eager or engine is not None,
                     pdf=config.pdf,
                     augmentations=config.augment,
                     ocr_noise=noise,
                 )
+                if engine is not None:
+                    gen = dataclasses.replace(gen, record=ocr_record(gen.record, engine(gen.image)))
                 image = encode_image(gen.image, config.image_format, config.quality) if eager else None
                 row = record_to_row(gen.record, budgets[template.doc_type], tokenizer, image=image, pdf=gen.pdf)
                 stats.add(row)

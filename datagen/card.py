@@ -21,6 +21,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 from datagen.doctypes import DOC_TYPES
 from datagen.features import dataset_features
 from datagen.io import write_atomic
+from datagen.ocr import engine_version
 from datagen.ocr_noise import noise_model
 
 PIP_CITATION = """@article{wang2026pip,
@@ -133,6 +134,20 @@ Words per document:
 Characters per present field value:
 
 {_histogram(total["value_len_hist"], "chars")}
+{_unread_markdown(total)}"""
+
+
+def _unread_markdown(total: dict[str, Any]) -> str:
+    """Present values that no read word covers (an OCR build whose engine missed their words): never dropped
+    silently, their ``word_ids`` are empty and they are counted here."""
+    unread = total.get("unread") or {}
+    if not unread:
+        return ""
+    rows = sorted((key, n, f"{n / total['present'][key]:.1%}") for key, n in unread.items())
+    return f"""
+Present values the OCR engine did not read (no read word covers them; `word_ids` empty):
+
+{_table(("doc type/key", "values", "of present"), rows)}
 """
 
 
@@ -201,6 +216,11 @@ def read_card_yaml(path: Path) -> dict[str, Any]:
 
 def _words_line(config: dict[str, Any]) -> str:
     """How the ``words`` column was made: as generated, or as an OCR engine would read them."""
+    if config.get("ocr"):
+        return (
+            f"words: read on each rendered page by the OCR engine {engine_version(config['ocr'])} (`--ocr`), one box per word's "
+            "slice of its segment; field values stay the printed text, linked to the read words that cover them"
+        )
     if not config.get("ocr_noise"):
         return "words: exactly as printed (`--no-ocr-noise`)"
     model = noise_model()

@@ -119,6 +119,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         pdf=args.pdf,
         augment=not args.no_augment,
         ocr_noise=not args.no_ocr_noise,
+        ocr=args.ocr,
         tokenizer=args.tokenizer,
         shard_size=args.shard_size,
         calibration_docs=args.calibration_docs,
@@ -306,6 +307,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-ocr-noise",
         action="store_true",
         help="receipt words exactly as generated, not as an OCR engine would read them (default: OCR-like, datagen/ocr_noise.yaml)",
+    )
+    p.add_argument(
+        "--ocr",
+        default=None,
+        metavar="ENGINE",
+        help="read every rendered page with this OCR engine (rapidocr; pip install -e '.[ocr]', ~2 s a page a core): its words "
+        "and line boxes replace the generated ones, field values stay as printed",
     )
     p.add_argument("--tokenizer", default="default", help="tokenizer for PIP mask budgets (default: the project's)")
     p.add_argument("--calibration-docs", type=CALIBRATION_DOCS, default=2000, help="documents measured to choose mask budgets")

@@ -24,16 +24,19 @@ import platform
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 from datagen import __version__
 from datagen.fonts import Font
 from datagen.layout import Layout
+from datagen.ocr_noise import noise_model
 from datagen.pipeline import encode_image, generate, make_layout
 from datagen.raster import draw_shape, ink_value, pil_font, size_key
 from datagen.record import build_record, layout_boxes
-from datagen.sample import FAKER_POOL_SIZE, faker_pool
+from datagen.sample import FAKER_POOL_SIZE, derive_seed, faker_pool
 from datagen.template import Template, list_templates, load_template
 
 _MEASURE = ImageDraw.Draw(Image.new("L", (1, 1)))
@@ -101,9 +104,16 @@ def _jobs(templates: list[Template], n: int, first_seed: int) -> list[tuple[Temp
     return [(templates[i % len(templates)], first_seed + i // len(templates)) for i in range(n)]
 
 
-def layout_only(t: Template, seed: int) -> None:
+def layout_only(t: Template, seed: int) -> dict[str, Any]:
     doc, layout = make_layout(t, seed)
-    build_record(doc, layout, layout_boxes(layout, 1024 / layout.width), (1024, round(layout.height * 1024 / layout.width)))
+    return build_record(doc, layout, layout_boxes(layout, 1024 / layout.width), (1024, round(layout.height * 1024 / layout.width)))
+
+
+def layout_only_ocr_noise(t: Template, seed: int) -> None:
+    """What a layout-only build does per document by default: the record, then OCR-like words for receipts."""
+    record, noise = layout_only(t, seed), noise_model()
+    if noise.applies_to(t.doc_type):
+        noise.apply(record, np.random.default_rng(derive_seed(t.id, seed, "ocr")))
 
 
 def raster_jpeg(t: Template, seed: int) -> None:
@@ -161,6 +171,7 @@ def main() -> None:
         pools = fill_pools(templates)
         print(f"filled {pools} Faker pools in {time.perf_counter() - start:.0f} s", flush=True)
     results["layout_only_steady"] = rate(layout_only, _jobs(templates, n_layout, 200_000))
+    results["layout_only_ocr_noise"] = rate(layout_only_ocr_noise, _jobs(templates, n_layout, 200_000))
     with naive_text_measurement():
         results["layout_only_naive"] = rate(layout_only, _jobs(templates, n_render, 300_000))
     results["raster_jpeg_1024"] = rate(raster_jpeg, _jobs(templates, n_render, 400_000))
@@ -175,6 +186,7 @@ def main() -> None:
         print(f"  {key:<28} {value:8.1f} docs/s", file=out)
     ratios = {
         "layout-only (steady) vs naive textbbox": results["layout_only_steady"] / results["layout_only_naive"],
+        "layout-only without vs with OCR noise (same documents)": results["layout_only_steady"] / results["layout_only_ocr_noise"],
         "raster JPEG vs naive textbbox + draw.text": results["raster_jpeg_1024"] / results["raster_jpeg_1024_naive"],
     }
     for name, ratio in ratios.items():
