@@ -56,6 +56,8 @@ class NoiseModel:
         rates = data["rates"]
         replace = {}
         for char, entry in data["replace"].items():
+            if len(str(char)) != 1:
+                raise ValueError(f"replace: {char!r} is not one character")
             readings = tuple(entry["as"])
             replace[str(char)] = (float(entry["p"]), readings, _cumulative([entry["as"][r] for r in readings]))
         inserted = tuple(data["inserted"])
@@ -71,13 +73,16 @@ class NoiseModel:
             space_insert=float(rates["space_insert"]),
         )
 
+    @cached_property
+    def _replace_rates(self) -> np.ndarray:
+        """Each character's replacement probability, indexed by code point (0 past the last replaced one)."""
+        table = np.zeros(max(map(ord, self.replace), default=0) + 1)
+        for char, (p, _, _) in self.replace.items():
+            table[ord(char)] = p
+        return table
+
     def applies_to(self, doc_type: str) -> bool:
         return doc_type in self.doc_types
-
-    @cached_property
-    def _edit_rate(self) -> float:
-        """The chance that a character is replaced, dropped or followed by an insertion, at most."""
-        return max((p for p, _, _ in self.replace.values()), default=0.0) + self.delete + self.insert
 
     def apply(self, record: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
         """``record`` with OCR-read words, line-level boxes and remapped field ``word_ids`` (a new dict)."""
@@ -114,10 +119,18 @@ class NoiseModel:
         high = np.maximum.reduceat(source, begins)
         fields = []
         for field in record["fields"]:
-            marked = np.zeros(len(words) + 1, dtype=np.int64)
-            marked[field["word_ids"]] = 1
-            covered = np.concatenate(([0], np.cumsum(marked)))
-            fields.append({**field, "word_ids": np.flatnonzero(covered[high + 1] > covered[low]).tolist()})
+            ids = field["word_ids"]
+            if not ids:
+                fields.append(field)
+                continue
+            if ids[-1] - ids[0] == len(ids) - 1:  # one run of words, as almost every field is: two comparisons
+                hit = (low <= ids[-1]) & (high >= ids[0])
+            else:
+                marked = np.zeros(len(words) + 1, dtype=np.int64)
+                marked[ids] = 1
+                covered = np.concatenate(([0], np.cumsum(marked)))
+                hit = covered[high + 1] > covered[low]
+            fields.append({**field, "word_ids": np.flatnonzero(hit).tolist()})
         pixels, norm = grid_boxes(new_boxes, tuple(record["image_size"]))
         return {
             **record,
@@ -141,7 +154,11 @@ class NoiseModel:
         space, newline = codes == SPACE, codes == NEWLINE
         u, v, w = rng.random((3, len(text)))
         letter = ~space & ~newline
-        events = np.flatnonzero((space & (u < self.space_drop)) | (letter & ((u < self._edit_rate) | (w < self.space_insert))))
+        # each character's chance to be replaced, dropped or followed by an insertion: one table lookup
+        table = self._replace_rates
+        replaced = np.where(codes < len(table), table[np.minimum(codes, len(table) - 1)], 0.0)
+        edited = u < replaced + self.delete + self.insert
+        events = np.flatnonzero((space & (u < self.space_drop)) | (letter & (edited | (w < self.space_insert))))
         pieces: list[str] = []
         sources: list[np.ndarray] = []
         done = 0
