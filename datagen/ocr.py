@@ -16,20 +16,20 @@ import numpy as np
 from PIL import Image
 
 from datagen.errors import DatagenError
-from datagen.formats.common import assign_lines, split_segment
+from datagen.formats.common import Box, assign_lines, quad_box, split_segments
 from datagen.record import grid_boxes
 
-Box = tuple[float, float, float, float]
 Segment = tuple[str, Box]  # a run of text the engine read as one piece, and its axis-aligned box in pixels
 Engine = Callable[[Image.Image], list[Segment]]
 
-ENGINES = {"rapidocr": "rapidocr-onnxruntime (PP-OCRv4 detection + recognition, ONNX; weights in the wheel)"}
+# engine name -> the package that provides it (rapidocr: PP-OCRv4 detection + recognition, ONNX weights in the wheel)
+ENGINES = {"rapidocr": "rapidocr-onnxruntime"}
 
 
 @cache
 def load_engine(name: str) -> Engine:
     """The engine called ``name`` (see ``ENGINES``), loaded once per process."""
-    if name != "rapidocr":
+    if name not in ENGINES:
         raise DatagenError(f"unknown OCR engine {name!r} (known: {', '.join(ENGINES)})")
     try:
         from rapidocr_onnxruntime import RapidOCR
@@ -39,7 +39,7 @@ def load_engine(name: str) -> Engine:
 
     def read(image: Image.Image) -> list[Segment]:
         result, _ = engine(np.asarray(image.convert("RGB")))
-        return [(text, quad_to_box(quad)) for quad, text, _score in result or [] if text.strip()]
+        return [(text, quad_box(np.ravel(quad).tolist())) for quad, text, _score in result or [] if text.strip()]
 
     return read
 
@@ -49,16 +49,9 @@ def engine_version(name: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return f"{name} (rapidocr-onnxruntime {version('rapidocr-onnxruntime')})"
+        return f"{name} ({ENGINES[name]} {version(ENGINES[name])})"
     except PackageNotFoundError:
         return name
-
-
-def quad_to_box(quad: object) -> Box:
-    """The axis-aligned box around an engine's four corner points."""
-    points = np.asarray(quad, dtype=np.float64).reshape(-1, 2)
-    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
-    return float(x0), float(y0), float(x1), float(y1)
 
 
 def ocr_record(record: dict[str, Any], segments: list[Segment]) -> dict[str, Any]:
@@ -82,13 +75,8 @@ def ocr_record(record: dict[str, Any], segments: list[Segment]) -> dict[str, Any
 
 def read_words(segments: list[Segment]) -> tuple[list[str], list[Box], list[int]]:
     """The words of an engine's segments in its reading order, each with its slice of its segment's box
-    (``split_segment``), and their line ids (``assign_lines``)."""
-    words: list[str] = []
-    boxes: list[Box] = []
-    for text, box in segments:
-        for word, word_box in split_segment(text, box):
-            words.append(word)
-            boxes.append(word_box)
+    (``split_segments``), and their line ids (``assign_lines``)."""
+    words, boxes = split_segments(segments)
     return words, boxes, assign_lines(boxes)
 
 

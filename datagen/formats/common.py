@@ -19,7 +19,7 @@ import math
 import re
 import sys
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,17 @@ def split_segment(text: str, box: Box) -> list[tuple[str, Box]]:
         # width * offset / n, not offset * (width / n): exact at both ends, so a one-word segment keeps its box
         words.append((word, (x0 + (x1 - x0) * begin / n, y0, x0 + (x1 - x0) * start / n, y1)))
     return words
+
+
+def split_segments(segments: Iterable[tuple[str, Box]]) -> tuple[list[str], list[Box]]:
+    """The words of OCR segments in their order, each with its slice of its segment's box (``split_segment``)."""
+    words: list[str] = []
+    boxes: list[Box] = []
+    for text, box in segments:
+        for word, word_box in split_segment(text, box):
+            words.append(word)
+            boxes.append(word_box)
+    return words, boxes
 
 
 def assign_lines(boxes: Sequence[Box]) -> list[int]:

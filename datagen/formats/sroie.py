@@ -41,7 +41,7 @@ from datagen.formats.common import (
     quad_box,
     safe_name,
     split_of,
-    split_segment,
+    split_segments,
 )
 
 SOURCE = "sroie"
@@ -163,8 +163,7 @@ def _split(root: Path, files: Iterable[Path]) -> str:
 
 def _read_boxes(file: Path) -> tuple[list[str], list[Box]]:
     """The words of a box file in file order, each with its slice of its line's box."""
-    words: list[str] = []
-    boxes: list[Box] = []
+    segments: list[tuple[str, Box]] = []
     for number, line in enumerate(_text(file).splitlines(), start=1):
         if not line.strip():
             continue
@@ -176,10 +175,8 @@ def _read_boxes(file: Path) -> tuple[list[str], list[Box]]:
             box = quad_box(numbers)
         except ValueError as exc:
             raise _FileError(file, f"line {number}: not x1,y1,x2,y2,x3,y3,x4,y4,TEXT ({exc})") from None
-        for word, word_box in split_segment(text, box):
-            words.append(word)
-            boxes.append(word_box)
-    return words, boxes
+        segments.append((text, box))
+    return split_segments(segments)
 
 
 def _read_keys(file: Path) -> tuple[str, dict[str, str | None]]:
