@@ -146,6 +146,35 @@ def token_at(offsets: Sequence[tuple[int, int]], char: int, last: bool = False) 
     raise ValueError(f"no token holds character {char}")
 
 
+def token_spacing(tokenizer: Any) -> tuple[list[bool], list[bool]] | None:
+    """Per token id: does it begin, does it end with whitespace when decoded alone (what ``whole_words``
+    reads word boundaries from); None for a tokenizer whose lone tokens decode without their spaces
+    (SentencePiece strips a leading one, a word-level vocabulary has none), where spans stay as pointed."""
+    texts = tokenizer.batch_decode([[i] for i in range(len(tokenizer))])
+    lead = [t[:1].isspace() for t in texts]
+    return (lead, [t[-1:].isspace() for t in texts]) if any(lead) else None
+
+
+def whole_words(
+    span: tuple[int, int], ids: Sequence[int], spacing: tuple[list[bool], list[bool]], limit: int | None = None
+) -> tuple[int, int]:
+    """``span`` widened to the whole words its first and last tokens belong to.
+
+    Values are runs of whole words of the document (how datagen and the word-level benchmarks label
+    them, and what span training points at), but the two masks point at tokens: on a word the model
+    splits into pieces it can stop one piece early (``02/JAN/20`` for ``02/JAN/2017``). ``spacing`` is
+    the tokenizer's table of which tokens begin or end with whitespace when decoded
+    (``token_spacing``); a word boundary is whitespace between two tokens."""
+    lead, trail = spacing
+    first, last = span
+    while first > 0 and not (lead[ids[first]] or trail[ids[first - 1]]):
+        first -= 1
+    end = len(ids) if limit is None else limit
+    while last + 1 < end and not (trail[ids[last]] or lead[ids[last + 1]]):
+        last += 1
+    return first, last
+
+
 def read_span(start: torch.Tensor, end: torch.Tensor, limit: int | None = None) -> tuple[int, int] | None:
     """The ``(first, last)`` source positions a key's two span masks point at, from their copy
     probabilities over the sources; None when the start mask is more likely not to copy at all (the

@@ -370,3 +370,36 @@ def test_a_span_ends_after_every_token_of_its_last_character(tokenizer):
     first, last = token_at(offsets, text.index("S")), token_at(offsets, end, last=True)
     assert token_at(offsets, end) < last  # the byte-level tokenizer splits Ë in two
     assert tokenizer.decode(ids[first : last + 1]).strip() == "SYRIË"
+
+
+def test_a_span_pointed_inside_a_word_is_widened_to_the_whole_word():
+    """The masks point at tokens; a value is whole words: ``02/JAN/20`` (the year split in two) reads ``02/JAN/2017``."""
+    from transformers import AutoTokenizer
+
+    from benchmark.pip import token_spacing, whole_words
+    from benchmark.shipped import resolve_model
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model("pip-ref"))
+    text = "DATE : 02/JAN/2017 10:49"
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    spacing = token_spacing(tokenizer)
+    assert spacing is not None
+    pieces = [tokenizer.decode(ids[: i + 1]) for i in range(len(ids))]
+    date_first = next(i for i, p in enumerate(pieces) if p.endswith(" 0") or p.endswith(" 02"))
+    year_20 = next(i for i, p in enumerate(pieces) if p.endswith("/20"))
+    assert not pieces[year_20].endswith("2017")  # the year is split: the model can stop inside it
+    first, last = whole_words((date_first + 1, year_20), ids, spacing)
+    assert tokenizer.decode(ids[first : last + 1]).strip() == "02/JAN/2017"
+    assert whole_words((first, last), ids, spacing) == (first, last)  # whole words stay as they are
+    assert whole_words((first, year_20), ids, spacing, limit=year_20 + 1)[1] == year_20  # never past the limit
+
+
+def test_spans_stay_as_pointed_when_the_tokenizer_hides_its_spaces():
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    from benchmark.pip import token_spacing
+
+    words = Tokenizer(models.WordLevel({"[UNK]": 0, "DATE": 1, "02/JAN/2017": 2}, unk_token="[UNK]"))
+    words.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    assert token_spacing(PreTrainedTokenizerFast(tokenizer_object=words)) is None

@@ -25,7 +25,17 @@ from benchmark.constrain import AnswerConstraint, ground_pip
 from benchmark.data import Document, Values
 from benchmark.errors import BenchError, first_line
 from benchmark.naming import model_label
-from benchmark.pip import attention_mask_4d, logit_positions, pip_answer, position_ids, read_span, slot_positions, split_slots
+from benchmark.pip import (
+    attention_mask_4d,
+    logit_positions,
+    pip_answer,
+    position_ids,
+    read_span,
+    slot_positions,
+    split_slots,
+    token_spacing,
+    whole_words,
+)
 from datagen.doctypes import DOC_TYPES
 from datagen.prompts import DOCUMENT_CLOSE, PIP_ANSWERS, SPAN_SLOTS, UNKNOWN, parse_pip
 
@@ -274,11 +284,17 @@ class Adapter(ABC):
             values: Values = {}
             for i, key in enumerate(DOC_TYPES[doc.doc_type]):
                 span = read_span(copy[SPAN_SLOTS * i], copy[SPAN_SLOTS * i + 1], limit)
+                if span is not None and self._spacing is not None:
+                    span = whole_words(span, ids, self._spacing, limit)
                 text = "" if span is None else " ".join(self.tokenizer.decode(ids[span[0] : span[1] + 1]).split())
                 values[key] = text or None
             raw = "\n".join(f"{key}: {UNKNOWN if value is None else value}" for key, value in values.items())
             results.append(PIPResult(prompt=prompt, output=raw, values=values, slots=len(copy)))
         return results
+
+    @cached_property
+    def _spacing(self) -> tuple[list[bool], list[bool]] | None:
+        return token_spacing(self.tokenizer)
 
     @cached_property
     def _close_ids(self) -> list[int]:
