@@ -263,8 +263,8 @@ class _Engine:
         font = self.font(self.chance(b.bold), fam)
         size = self.st.size * self.rng.uniform(*b.scale)
         align = self.rng.choice(b.align)
-        if b.text is not None:  # prose keeps its case: label_case is for labels
-            run = _Run(_pick_label(b.text, self.doc.lang, self.rng, ""), font, size)
+        if b.text is not None:  # prose keeps its case (label_case is for labels) unless the whole document has one
+            run = _Run(apply_case(_pick_label(b.text, self.doc.lang, self.rng, ""), self.st.text_case), font, size)
         else:
             run = self.source_run(b, font, size)
             if run is None:
@@ -362,7 +362,10 @@ class _Engine:
             if "quantity" in keys:
                 left.append(_Run(item["quantity"], font, size, item=(r, "quantity")))
             if "unit_price" in keys:
-                left += [_Run(" x ", font, size), _Run(item["unit_price"], font, size, item=(r, "unit_price"))]
+                left += [
+                    _Run(apply_case(" x ", self.st.text_case), font, size),
+                    _Run(item["unit_price"], font, size, item=(r, "unit_price")),
+                ]
             amount = _Run(item.get("amount", ""), font, size, item=(r, "amount"))
             indent = font.width("  ", size)
             if left:

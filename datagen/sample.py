@@ -54,6 +54,7 @@ class DocStyle:
     date: str
     time: str
     label_case: str
+    text_case: str  # the whole document's case (Style.text_case); label_case and every value follow it
     page_width: float  # points
     page_height: float | None  # points; None for a thermal roll (height = content)
     margin: float  # points
@@ -191,7 +192,12 @@ def apply_case(text: str, case: str) -> str:
     return text
 
 
-def sample_style(template: Template, rng: random.Random) -> DocStyle:
+def _label_case(drawn: str, text_case: str) -> str:
+    """Labels follow a document printed all in one case; else the template's drawn ``label_case``."""
+    return drawn if text_case == "as_is" else text_case
+
+
+def sample_style(template: Template, rng: random.Random, text_case: str) -> DocStyle:
     s, page = template.style, template.page
     if page.size == "thermal":
         width, height = _uniform(rng, page.width_mm) * MM, None
@@ -207,7 +213,8 @@ def sample_style(template: Template, rng: random.Random) -> DocStyle:
         money=rng.choice(s.money),
         date=rng.choice(s.date),
         time=rng.choice(s.time),
-        label_case=rng.choice(s.label_case),
+        label_case=_label_case(rng.choice(s.label_case), text_case),
+        text_case=text_case,
         page_width=width,
         page_height=height,
         margin=_uniform(rng, page.margin_mm) * MM,
@@ -254,7 +261,9 @@ class Sampler:
                     self.where = self.loc(name)
                     self.env[name] = parse(gens[name].expr).evaluate(self.env)
 
-        self.style = style = sample_style(template, rng)
+        # drawn from its own stream, so that templates printing as_is only sample as before it existed
+        text_case = random.Random(derive_seed(template.id, seed, attempt, "text_case")).choice(template.style.text_case)
+        self.style = style = sample_style(template, rng, text_case)
         # None: absent; else the case it is printed in. Drawn in the order sample_document always drew them.
         self.cases = {k: None if g.absent > 0 and rng.random() < g.absent else rng.choice(g.case) for k, g in gens.items()}
         self.printed_rows: list[dict[str, str]] = []
@@ -266,7 +275,7 @@ class Sampler:
                     printed = {}
                     for k, gen in cols.items():
                         self.where = ("items", "columns", k)
-                        printed[k] = apply_case(fmt.format(row[k], gen.format, style), rng.choice(gen.case))
+                        printed[k] = apply_case(apply_case(fmt.format(row[k], gen.format, style), rng.choice(gen.case)), text_case)
                     self.printed_rows.append(printed)
                     self.states.append(rng.getstate())
 
@@ -321,7 +330,7 @@ class Sampler:
                 self.where = self.loc(key)
                 text = self.fmt.format(env[key], gen.format, self.style)
                 case = self.cases[key]
-                printed[key] = None if case is None else apply_case(text, case)
+                printed[key] = None if case is None else apply_case(apply_case(text, case), self.style.text_case)
         rng = random.Random()
         rng.setstate(self.states[k])
         values = {key: printed[key] for key in t.fields}

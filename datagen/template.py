@@ -208,6 +208,10 @@ class Style(Strict):
     date: Alternatives[str] = ["medium"]  # CLDR patterns ("dd/MM/yyyy") or short|medium|long
     time: Alternatives[str] = ["HH:mm"]  # CLDR patterns ("HH:mm:ss", "h:mm a") or short|medium
     label_case: Alternatives[Case] = ["as_is"]
+    # the case of ALL the document's text (values, items, labels, prose): ``upper`` is a printer that
+    # prints capitals only, as most thermal and dot-matrix receipt printers do; ``as_is`` keeps each
+    # value's own ``case`` and the ``label_case``
+    text_case: Alternatives[Case] = ["as_is"]
 
     @field_validator("ink", "paper")
     @classmethod
