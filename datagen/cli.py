@@ -271,17 +271,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("render", help="render one document: image, PDF and ground-truth JSON")
     p.add_argument("--template", required=True, help="template id (e.g. receipt/thermal-basic) or a YAML path")
-    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument(
+        "--seed", type=_seed, default=0, help="document seed: the same seed, template and version give the same bytes (default 0)"
+    )
     p.add_argument("--locale", default=None, help="one of the template's locales (default: chosen by the seed)")
     p.add_argument("--out", default="preview", help="output directory (default: preview/)")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--width", type=WIDTH, default=1024, help="raster width in pixels (default 1024)")
     size.add_argument("--dpi", type=DPI, default=None, help="raster resolution instead of --width (e.g. 200)")
-    p.add_argument("--mode", choices=["RGB", "L"], default="RGB")
-    p.add_argument("--image-format", choices=["png", "jpeg", "none"], default="png")
-    p.add_argument("--quality", type=QUALITY, default=90, help="JPEG quality")
+    p.add_argument("--mode", choices=["RGB", "L"], default="RGB", help="colour (RGB) or grayscale (L) raster (default RGB)")
+    p.add_argument(
+        "--image-format", choices=["png", "jpeg", "none"], default="png", help="raster format; none: ground truth only (default png)"
+    )
+    p.add_argument("--quality", type=QUALITY, default=90, help="JPEG quality (default 90)")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
-    p.add_argument("--no-augment", action="store_true", help="render the clean page")
+    p.add_argument(
+        "--no-augment",
+        action="store_true",
+        help="render the clean page, without the template's augmentations (rotation, perspective, blur, noise, ink fade, paper texture, JPEG)",
+    )
     p.add_argument(
         "--no-ocr-noise",
         action="store_true",
@@ -292,17 +300,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="build a Hugging Face dataset (parquet shards + card); rerun to resume")
     p.add_argument("--n", required=True, help="number of documents: 5000, 1e6 or 1_000_000")
     p.add_argument("--out", required=True, help="output folder (new or empty, or a build to resume)")
-    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--seed", type=_seed, default=0, help="build seed: document i of a build gets a seed derived from it (default 0)")
     p.add_argument("--doc-types", default=None, help="comma-separated: invoice,receipt,form (default: all, equal mix)")
     p.add_argument("--locales", default=None, help="comma-separated locales (default: every template's)")
     p.add_argument("--templates", default=None, help="comma-separated template ids (default: all of the doc types)")
     p.add_argument("--split-ratios", default="0.8,0.1,0.1", help="train,validation,test (default 0.8,0.1,0.1)")
     p.add_argument("--image-format", choices=["jpeg", "png", "none"], default="jpeg", help="none: layout only, images rendered on access")
     p.add_argument("--width", type=WIDTH, default=1024, help="raster width in pixels (default 1024)")
-    p.add_argument("--mode", choices=["RGB", "L"], default="RGB")
-    p.add_argument("--quality", type=QUALITY, default=90, help="JPEG quality")
+    p.add_argument("--mode", choices=["RGB", "L"], default="RGB", help="colour (RGB) or grayscale (L) images (default RGB)")
+    p.add_argument("--quality", type=QUALITY, default=90, help="JPEG quality (default 90)")
     p.add_argument("--pdf", action="store_true", help="also store each document's PDF bytes")
-    p.add_argument("--no-augment", action="store_true")
+    p.add_argument(
+        "--no-augment",
+        action="store_true",
+        help="clean pages, without the templates' augmentations (rotation, perspective, blur, noise, ink fade, paper texture, JPEG)",
+    )
     p.add_argument(
         "--no-ocr-noise",
         action="store_true",
@@ -323,14 +335,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser("stats", help="counts, field coverage, budgets and length histograms of a build")
-    p.add_argument("dir")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("dir", help="the dataset folder (a build or an import)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_stats)
 
     p = sub.add_parser("publish", help="check a build and upload it to the Hugging Face Hub")
-    p.add_argument("dir")
+    p.add_argument("dir", help="the finished build to upload")
     p.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repository")
-    p.add_argument("--private", action="store_true")
+    p.add_argument("--private", action="store_true", help="create the repository as private (default: public)")
     p.add_argument("--dry-run", action="store_true", help="check and list what would be uploaded; upload nothing")
     p.set_defaults(func=_cmd_publish)
 
@@ -352,11 +364,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("merge", help="check a (sliced) build is complete and write its card")
-    p.add_argument("dir")
+    p.add_argument("dir", help="the build folder the slices wrote into")
     p.set_defaults(func=_cmd_merge)
 
     p = sub.add_parser("verify", help="check every shard of a build against its SHA-256 (bit flips, truncation, strays)")
-    p.add_argument("dir")
+    p.add_argument("dir", help="the build folder")
     p.add_argument("--split", action="append", help="check only this split (repeatable)")
     p.set_defaults(func=_cmd_verify)
     return parser
