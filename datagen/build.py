@@ -551,6 +551,11 @@ def _check_disk(config: BuildConfig, out: Path) -> None:
     need = config.n * BYTES_PER_DOC[config.image_format]
     if need > free:
         raise DatagenError(f"not enough disk space in {out}: the build needs up to {need / 1e9:.1f} GB, {free / 1e9:.1f} GB free")
+    if need >= 1e9:  # say so before hours of work, not when the disk fills
+        print(
+            f"datagen: {config.n:,} {config.image_format} documents take up to {need / 1e9:.1f} GB ({free / 1e9:.1f} GB free)",
+            file=sys.stderr,
+        )
 
 
 def check_shard(out: Path, shard: Shard, verify: bool = True) -> tuple[dict[str, Any] | None, str | None]:
@@ -661,9 +666,12 @@ def build(config: BuildConfig, out: Path, workers: int | None = None, shards: st
             if problem not in ("missing", "has no sidecar"):  # those two are what an interrupted run leaves
                 print(f"datagen: {out / shard.path}: {problem}; rebuilding it", file=sys.stderr)
     total_docs = sum(s.stop - s.start for s in todo)
+    done = sum(s.stop - s.start for s in mine) - total_docs
+    if done and todo:
+        print(f"datagen: resuming {out}: {done:,} documents already built, {total_docs:,} to go", file=sys.stderr)
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
     if todo:
-        _run(config, budgets, todo, out, workers, total_docs, already=sum(s.stop - s.start for s in mine) - total_docs)
+        _run(config, budgets, todo, out, workers, total_docs, already=done)
     if shards is not None and n > 1:
         return None
     return finalize_build(out, trusted=frozenset(s.name for s in mine))  # each hashed above or just written

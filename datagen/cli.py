@@ -178,7 +178,7 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     plan = publish(Path(args.dir), args.repo_id, private=args.private, dry_run=args.dry_run)
     verb = "would upload" if args.dry_run else "uploaded"
     print(
-        f"{args.dir}: card and {len(plan.files) - 1} files checked; {verb} {len(plan.files)} files ({plan.total_bytes / 1e6:.1f} MB) to datasets/{args.repo_id}"
+        f"{args.dir}: {len(plan.files)} files checked (the card and the shards); {verb} them ({plan.total_bytes / 1e6:.1f} MB) to datasets/{args.repo_id}"
     )
     if args.dry_run:
         for path in plan.files:

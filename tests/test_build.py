@@ -292,6 +292,8 @@ def test_publish_dry_run_checks_card_and_shards(layout_build, capsys, tmp_path):
     assert main(["publish", str(layout_build), "--repo-id", "org/synth-kie", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "would upload" in out and "data/train-00000-of-00005.parquet" in out and "README.md" in out
+    listed = [line for line in out.splitlines() if line.startswith("  ")]
+    assert f"{len(listed)} files checked" in out  # one count: what is checked is what would be uploaded
     # a damaged copy is refused by name
     broken = tmp_path / "broken"
     shutil.copytree(layout_build, broken)
@@ -328,7 +330,9 @@ def test_a_same_size_bit_flip_is_caught_by_verify_merge_evaluate_and_rebuilt_on_
     with pytest.raises(BenchError, match=r"test-00000-of-00001.parquet \(checksum differs"):
         load_eval_set(str(copy_of_build), "test")
     build(config(), copy_of_build, workers=1)  # resume: hashes what is there, rebuilds the damaged shard
-    assert "test-00000-of-00001.parquet: checksum differs from its sidecar; rebuilding it" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "test-00000-of-00001.parquet: checksum differs from its sidecar; rebuilding it" in err
+    assert "resuming" in err and "documents already built" in err  # a resumed build says so
     assert digests(copy_of_build) == digests(layout_build)
     assert main(["verify", str(copy_of_build)]) == 0
     assert "36 documents; every shard matches its SHA-256" in capsys.readouterr().out
@@ -413,3 +417,12 @@ def test_rare_collection_restores_the_collector_thresholds_even_on_error() -> No
         assert gc.get_threshold()[0] > before[0]
         raise RuntimeError
     assert gc.get_threshold() == before
+
+
+def test_a_large_build_says_how_much_disk_it_may_take_before_it_starts(tmp_path, capsys):
+    from datagen.build import BYTES_PER_DOC, _check_disk
+
+    _check_disk(config(n=1000, image_format="png"), tmp_path)
+    assert f"1,000 png documents take up to {1000 * BYTES_PER_DOC['png'] / 1e9:.1f} GB" in capsys.readouterr().err
+    _check_disk(config(n=1000, image_format="none"), tmp_path)  # a small one stays quiet
+    assert capsys.readouterr().err == ""
