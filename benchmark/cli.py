@@ -14,6 +14,7 @@ from pathlib import Path
 
 from benchmark import __version__
 from benchmark.errors import BenchError
+from benchmark.modes import DEFAULT_MODES, LOOKUP_TOKENS, MODE_HELP
 from benchmark.shipped import resolve_model
 from datagen.cli import run_command
 
@@ -35,6 +36,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         pip_attention=args.pip_attention,
         max_new_tokens=args.max_new_tokens,
         cache_implementation=args.cache_implementation,
+        lookup_tokens=args.lookup_tokens,
         ar_constraint=args.ar_constraint,
         pip_constraint=args.pip_constraint,
         timing_batch_sizes=args.timing_batch_sizes,
@@ -66,12 +68,20 @@ def _print_summary(path: Path) -> None:
     print(f"results: {path}")
     for mode, r in data["modes"].items():
         m, t = r["metrics"], r["timing"]
-        timing = f"  p50 {t['latency']['p50_ms']:.1f} ms  {t['tokens_per_doc']:.1f} tokens/doc" if t else ""
-        print(f"{mode:>4}: F1 {m['f1']:.4f}  ANLS {m['anls']:.4f}  ANLS* {m['anls_star']:.4f}{timing}")
-    if data.get("speedup"):
-        s = data["speedup"]
-        ratios = "  ".join(f"b{b}: {r:.1f}x" for b, r in s["throughput"].items())
-        print(f"speedup (AR p50 / PIP p50, batch 1): {s['latency_p50']:.1f}x   throughput PIP/AR {ratios}")
+        timing = (
+            f"  p50 {t['latency']['p50_ms']:.1f} ms  {t['tokens_per_doc']:.1f} tokens/doc  {t['forward_passes_per_doc']:.1f} passes/doc"
+            if t
+            else ""
+        )
+        print(f"{mode:>9}: F1 {m['f1']:.4f}  ANLS {m['anls']:.4f}  ANLS* {m['anls_star']:.4f}{timing}")
+    s = data.get("speedup")
+    if s:
+        for ar_mode, r in s["by_ar_mode"].items():
+            ratios = "  ".join(f"b{b}: {x:.1f}x" for b, x in r["throughput"].items())
+            print(f"speedup vs {ar_mode} (AR p50 / PIP p50, batch 1): {r['latency_p50']:.1f}x   throughput PIP/AR {ratios}")
+        fastest = s["fastest_ar"]
+        ratios = "  ".join(f"b{b}: {x:.1f}x ({fastest['throughput'][b]})" for b, x in s["throughput"].items())
+        print(f"speedup vs the fastest AR, batch 1: {s['latency_p50']:.1f}x ({fastest['latency_p50']})   throughput {ratios}")
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -169,7 +179,13 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--split", default="test")
     p.add_argument("--limit", type=int, default=None, help="evaluate the first N rows of the split")
-    p.add_argument("--modes", default="ar,pip", help="comma-separated: ar, pip (default: both)")
+    p.add_argument(
+        "--modes",
+        default=",".join(DEFAULT_MODES),
+        help="comma-separated, timed side by side: "
+        + "; ".join(f"{m}: {what}" for m, what in MODE_HELP.items())
+        + f" (default: {','.join(DEFAULT_MODES)})",
+    )
     p.add_argument("--batch-size", type=int, default=8, help="batch size of the scoring pass")
     p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1, mps")
     p.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
@@ -191,7 +207,13 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         choices=["none", "grounded"],
         help="PIP decoding: the masks' argmax (none), or each value the most likely run of the words where the argmax is not one (grounded)",
     )
-    p.add_argument("--cache-implementation", default=None, help="AR KV cache passed to generate, e.g. static (default: dynamic)")
+    p.add_argument("--cache-implementation", default=None, help="the ar mode's KV cache passed to generate, e.g. static (default: dynamic)")
+    p.add_argument(
+        "--lookup-tokens",
+        type=int,
+        default=LOOKUP_TOKENS,
+        help=f"ar-lookup: tokens proposed a step from the prompt (default {LOOKUP_TOKENS})",
+    )
     p.add_argument("--timing-docs", type=int, default=50, help="documents timed per mode at batch 1 (0: no timing)")
     p.add_argument("--timing-batch-sizes", type=_int_list, default=[1, 8, 32], help="throughput batch sizes (default 1,8,32)")
     p.add_argument("--warmup", type=int, default=3, help="untimed documents run first in each mode")

@@ -2,9 +2,12 @@
 
 Predictions and timing are separate passes. Predictions run over every document at ``--batch-size``
 and are cached per document (keyed by model sha, revision, dataset fingerprint, a hash of what the adapter
-reads, mode and the mode's settings), so an interrupted run resumes where it stopped. Timing runs after the predictions, on a
-sample stratified by doc type, both modes interleaved on the same device in the same process:
+reads, mode, the mode's settings and the harness version), so an interrupted run resumes where it stopped. Timing runs after the predictions, on a
+sample stratified by doc type, all modes interleaved on the same device in the same process:
 warm-up, then per-document latency at batch 1 and throughput at each ``--timing-batch-sizes``.
+
+Every AR mode (``benchmark.modes``) is timed side by side with PIP, and PIP's speedup is reported against
+each of them and against the fastest.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,18 +32,18 @@ from tqdm import tqdm
 
 from benchmark import __version__
 from benchmark.adapters import load_config, resolve
-from benchmark.adapters.base import Adapter, ModelSpec
+from benchmark.adapters.base import Adapter, Decoding, ModelSpec
 from benchmark.constrain import CONSTRAINTS, PIP_CONSTRAINTS
 from benchmark.data import Document, EvalSet, Values, load_eval_set
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, first_line
 from benchmark.metrics import document_scores, score
+from benchmark.modes import AR_MODES, DEFAULT_MODES, LOOKUP_TOKENS, MODES
 from benchmark.naming import dataset_label, dataset_source, portable_command
 from benchmark.pip import ATTENTION, derive_budgets, overflow_count, pip_answer
 from benchmark.results import SCHEMA_VERSION, results_filename, write_results
 from datagen.io import write_atomic
 from datagen.prompts import parse_ar, span_budgets
 
-MODES = ("ar", "pip")
 CACHE_DIR = ".pip-bench-cache"
 
 
@@ -48,11 +51,12 @@ CACHE_DIR = ".pip-bench-cache"
 class EvalConfig:
     """Everything besides the model and dataset that changes a run's numbers (recorded in the results)."""
 
-    modes: list[str] = field(default_factory=lambda: list(MODES))
+    modes: list[str] = field(default_factory=lambda: list(DEFAULT_MODES))
     batch_size: int = 8
     pip_attention: str = "bidirectional"
     max_new_tokens: int = 512
-    cache_implementation: str | None = None  # passed to generate: e.g. "static" on GPU
+    cache_implementation: str | None = None  # the ar mode's KV cache, passed to generate: e.g. "static" on GPU
+    lookup_tokens: int = LOOKUP_TOKENS  # ar-lookup: tokens proposed a step
     ar_constraint: str = "none"  # benchmark.constrain: none, json (skeleton forced), grounded (+ values in the words)
     pip_constraint: str = "none"  # benchmark.constrain: none, grounded (values in the words)
     timing_batch_sizes: list[int] = field(default_factory=lambda: [1, 8, 32])
@@ -65,12 +69,19 @@ class EvalConfig:
             if mode not in MODES:
                 raise BenchError(f"--modes: unknown mode {mode!r} (choose from {', '.join(MODES)})")
         if not self.modes:
-            raise BenchError("--modes: give at least one of ar, pip")
+            raise BenchError(f"--modes: give at least one of {', '.join(MODES)}")
         repeated = sorted({m for m in self.modes if self.modes.count(m) > 1})
         if repeated:
             raise BenchError(f"--modes: {', '.join(repeated)} given twice; each mode runs once")
         if self.ar_constraint not in CONSTRAINTS:
             raise BenchError(f"--ar-constraint must be one of {', '.join(CONSTRAINTS)} (got {self.ar_constraint})")
+        if self.ar_constraint != "none" and "ar-lookup" in self.modes:
+            raise BenchError(
+                f"--ar-constraint {self.ar_constraint} cannot run with ar-lookup: its automaton reads each token once and "
+                "cannot take back the proposals prompt lookup rejects; constrain ar or ar-static instead"
+            )
+        if self.lookup_tokens < 1:
+            raise BenchError("--lookup-tokens must be at least 1")
         if self.pip_constraint not in PIP_CONSTRAINTS:
             raise BenchError(f"--pip-constraint must be one of {', '.join(PIP_CONSTRAINTS)} (got {self.pip_constraint})")
         if self.pip_attention not in ATTENTION:
@@ -91,6 +102,7 @@ class Prediction:
     values: Values
     tokens: int  # tokens generated (AR) or mask slots filled (PIP)
     parsed: bool = True
+    passes: int | None = None  # forward passes where they are fewer than the tokens (ar-lookup)
 
 
 # ----------------------------------------------------------------------------- environment
@@ -190,22 +202,80 @@ class PredictionCache:
             os.fsync(fh.fileno())
 
 
+def ar_decoding(mode: str, config: EvalConfig, adapter: Adapter) -> tuple[Decoding, str]:
+    """The ``Decoding`` an AR mode runs, and what the results should say about it (empty: nothing to add).
+
+    The decode step is compiled only on CUDA, where transformers itself compiles it with a static cache:
+    on this project's 2-core CPU the compiled step of a tiny Llama ran 3-5x slower than eager, so ``ar-static``
+    there is the static cache alone. Models that do not declare themselves compilable
+    (``_can_compile_fullgraph``, e.g. the copy-head reference models) stay eager everywhere.
+    """
+    if mode == "ar-lookup":
+        note = (
+            f"prompt lookup, {config.lookup_tokens} tokens proposed a step; one document at a time (assisted generation takes one sequence)"
+        )
+        return Decoding(lookup_tokens=config.lookup_tokens), note
+    cache = "static" if mode == "ar-static" else config.cache_implementation
+    if cache != "static":
+        return Decoding(cache), ""
+    if adapter.device.type != "cuda":
+        return Decoding(
+            cache
+        ), f"decode step not compiled: pip-bench compiles it on CUDA only, as transformers does (device: {adapter.device.type})"
+    if not getattr(adapter.model, "_can_compile_fullgraph", False):
+        return Decoding(cache), f"decode step not compiled: {type(adapter.model).__name__} does not declare itself compilable"
+    return Decoding(cache, compile=True), "decode step compiled with torch.compile"
+
+
+class ARRunner:
+    """Answers batches of documents in one AR mode and keeps what ran: a decode step that torch.compile
+    fails on runs eager from then on, and the results say so instead of naming a mode that did not run."""
+
+    def __init__(self, adapter: Adapter, mode: str, config: EvalConfig):
+        self.adapter, self.mode, self.config = adapter, mode, config
+        self.decoding, self.note = ar_decoding(mode, config, adapter)
+
+    def __call__(self, docs: Sequence[Document]) -> list[Prediction]:
+        if not self.decoding.compile:
+            return self._answer(docs)
+        try:
+            return self._answer(docs)
+        except torch._dynamo.exc.TorchDynamoException as exc:
+            self.decoding = replace(self.decoding, compile=False)
+            self.note = f"decode step not compiled: torch.compile failed ({first_line(exc)})"
+            tqdm.write(f"{self.mode}: {self.note}; decoding eager from here on", file=sys.stderr)
+            return self._answer(docs)
+
+    def _answer(self, docs: Sequence[Document]) -> list[Prediction]:
+        out = []
+        for doc, r in zip(docs, self.adapter.ar(docs, self.config.max_new_tokens, self.decoding, self.config.ar_constraint), strict=True):
+            values, ok = parse_ar(r.output, doc.doc_type)
+            out.append(Prediction(doc.id, r.prompt, r.output, values, r.new_tokens, ok, r.forward_passes))
+        return out
+
+    def settings(self) -> dict[str, Any]:
+        """What the answers depend on, for the prediction cache's key (a free ``ar`` keeps the key of older runs)."""
+        lookup = self.decoding.lookup_tokens  # the answers are ar's, but their forward passes are not
+        return (
+            {"max_new_tokens": self.config.max_new_tokens, "cache": self.decoding.cache_implementation}
+            | ({"lookup_tokens": lookup} if lookup else {})
+            | ({"constraint": self.config.ar_constraint} if self.config.ar_constraint != "none" else {})
+        )
+
+    def record(self) -> dict[str, Any]:
+        """What ran: the mode's ``generate`` in the results."""
+        ran: dict[str, Any] = {"cache": self.decoding.cache_implementation or "dynamic", "compiled": self.decoding.compile}
+        if self.decoding.lookup_tokens:
+            ran["prompt_lookup_num_tokens"] = self.decoding.lookup_tokens
+        return ran | ({"note": self.note} if self.note else {})
+
+
 def _runner(
     adapter: Adapter, mode: str, config: EvalConfig, budgets: dict[str, dict[str, int]]
 ) -> Callable[[Sequence[Document]], list[Prediction]]:
     """The function that answers a batch of documents in ``mode``."""
-    if mode == "ar":
-
-        def run_ar(docs: Sequence[Document]) -> list[Prediction]:
-            out = []
-            for doc, r in zip(
-                docs, adapter.ar(docs, config.max_new_tokens, config.cache_implementation, config.ar_constraint), strict=True
-            ):
-                values, ok = parse_ar(r.output, doc.doc_type)
-                out.append(Prediction(doc.id, r.prompt, r.output, values, r.new_tokens, ok))
-            return out
-
-        return run_ar
+    if mode in AR_MODES:
+        return ARRunner(adapter, mode, config)
 
     def run_pip(docs: Sequence[Document]) -> list[Prediction]:
         results = adapter.pip(docs, budgets, config.pip_attention, config.pip_constraint)
@@ -334,16 +404,41 @@ def _metrics(docs: Sequence[Document], preds: Sequence[Prediction]) -> tuple[dic
     return overall, by_type
 
 
-def _speedup(modes: dict[str, Any]) -> dict[str, Any] | None:
-    ar, pip = (modes.get(m, {}).get("timing") for m in MODES)
-    if not ar or not pip:
-        return None
+def _ratios(ar: dict[str, Any], pip: dict[str, Any]) -> dict[str, Any]:
+    """PIP's speedup over one AR mode: p50 latency at batch 1 (overall and per doc type), throughput per batch size."""
     sizes = sorted(set(ar["throughput"]) & set(pip["throughput"]), key=int)
     types = sorted(set(ar["latency_by_doc_type"]) & set(pip["latency_by_doc_type"]))
     return {
         "latency_p50": ar["latency"]["p50_ms"] / pip["latency"]["p50_ms"],
         "throughput": {s: pip["throughput"][s] / ar["throughput"][s] for s in sizes},
         "by_doc_type": {t: ar["latency_by_doc_type"][t]["p50_ms"] / pip["latency_by_doc_type"][t]["p50_ms"] for t in types},
+    }
+
+
+def _speedup(modes: dict[str, Any]) -> dict[str, Any] | None:
+    """PIP's speedup over each timed AR mode (``by_ar_mode``), and over the fastest of them, which can differ
+    by batch size and doc type: the top-level ratios, each named in ``fastest_ar``. The fastest AR mode is
+    the honest baseline; with ``ar`` alone (every older results file) the two are the same."""
+    pip = modes.get("pip", {}).get("timing")
+    each = {m: _ratios(modes[m]["timing"], pip) for m in AR_MODES if pip and modes.get(m, {}).get("timing")}
+    if not each:
+        return None
+
+    def fastest(ratios: dict[str, float]) -> str:
+        """The AR mode PIP gains least over: the fastest (ties: the first of AR_MODES)."""
+        return min(ratios, key=ratios.__getitem__)
+
+    sizes = sorted(set.intersection(*(set(r["throughput"]) for r in each.values())), key=int)
+    types = sorted(set.intersection(*(set(r["by_doc_type"]) for r in each.values())))
+    latency = fastest({m: r["latency_p50"] for m, r in each.items()})
+    by_size = {s: fastest({m: r["throughput"][s] for m, r in each.items()}) for s in sizes}
+    by_type = {t: fastest({m: r["by_doc_type"][t] for m, r in each.items()}) for t in types}
+    return {
+        "latency_p50": each[latency]["latency_p50"],
+        "throughput": {s: each[m]["throughput"][s] for s, m in by_size.items()},
+        "by_doc_type": {t: each[m]["by_doc_type"][t] for t, m in by_type.items()},
+        "fastest_ar": {"latency_p50": latency, "throughput": by_size, "by_doc_type": by_type},
+        "by_ar_mode": each,
     }
 
 
@@ -365,7 +460,8 @@ def evaluate(
     _check_writable(output_dir)
     model_config = load_config(spec)
     adapter_cls = resolve(model_config, adapter_name)
-    grounded = [f"--{m}-constraint" for m in config.modes if getattr(config, f"{m}_constraint") == "grounded"]
+    kinds = sorted({"ar" if m in AR_MODES else m for m in config.modes})  # every AR mode takes --ar-constraint
+    grounded = [f"--{k}-constraint" for k in kinds if getattr(config, f"{k}_constraint") == "grounded"]
     if grounded and getattr(adapter_cls, "reads_images", False):
         raise BenchError(
             f"{grounded[0]} grounded keeps values inside the document's words, which the {adapter_cls.name} adapter does not give the model"
@@ -393,13 +489,12 @@ def evaluate(
     modes: dict[str, Any] = {}
     predictions: dict[str, list[Prediction]] = {}
     inputs = evalset.inputs_digest(images=getattr(adapter_cls, "reads_images", False))
-    for mode in config.modes:
-        run = _runner(adapter, mode, config, budgets)
+    runs = {mode: _runner(adapter, mode, config, budgets) for mode in config.modes}  # one each: a compile fallback lasts
+    for mode, run in runs.items():
         settings = (
             # a constraint joins the cache key only when set, so caches of free runs stay valid
-            {"max_new_tokens": config.max_new_tokens, "cache": config.cache_implementation}
-            | ({"constraint": config.ar_constraint} if config.ar_constraint != "none" else {})
-            if mode == "ar"
+            run.settings()
+            if isinstance(run, ARRunner)
             else {"attention": config.pip_attention, "budgets": budgets}
             | ({"constraint": config.pip_constraint} if config.pip_constraint != "none" else {})
             | ({"answer": "span"} if span else {})
@@ -412,6 +507,8 @@ def evaluate(
             "inputs": inputs,
             "mode": mode,
             "settings": settings,
+            # the harness reads answers too (span decoding, parsing): a new version must not reuse an old one's
+            "harness": __version__,
         }
         preds = predict(run, evalset.documents, config.batch_size, PredictionCache(output_dir, key), mode)
         predictions[mode] = preds
@@ -425,12 +522,15 @@ def evaluate(
             "budget_overflow": overflow_count(adapter.tokenizer, evalset.documents, budgets) if mode == "pip" and not span else 0,
             "timing": None,
         }
-    runs = {mode: _runner(adapter, mode, config, budgets) for mode in config.modes}
     timings = time_modes(runs, evalset.documents, config, device) or {}  # after all predictions, on the warm device
     for mode, timing in timings.items():
         tokens = statistics.fmean(p.tokens for p in predictions[mode])
-        timing.update({"tokens_per_doc": tokens, "forward_passes_per_doc": tokens if mode == "ar" else 1.0})
+        passes = statistics.fmean(p.tokens if p.passes is None else p.passes for p in predictions[mode]) if mode in AR_MODES else 1.0
+        timing.update({"tokens_per_doc": tokens, "forward_passes_per_doc": passes})
         modes[mode]["timing"] = timing
+    for mode, run in runs.items():
+        if isinstance(run, ARRunner):
+            modes[mode]["generate"] = run.record()
 
     created = datetime.now(UTC).replace(microsecond=0)
     source = dataset_source(dataset)

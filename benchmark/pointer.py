@@ -103,7 +103,9 @@ class MatchState:
     twin too (a value copied from mid-line starts without its space).
     """
 
-    def __init__(self, ids: torch.Tensor, prompt_width: torch.Tensor, twin: torch.Tensor, copyable: torch.Tensor, cap: int):
+    def __init__(
+        self, ids: torch.Tensor, prompt_width: torch.Tensor, twin: torch.Tensor, copyable: torch.Tensor, cap: int, undoable: bool = False
+    ):
         batch, width = ids.shape
         positions = torch.arange(width, device=ids.device)
         self.ids, self.twin, self.copyable, self.cap = ids, twin, copyable, cap
@@ -113,6 +115,10 @@ class MatchState:
         before = torch.cat([torch.full((batch, 1), -1, device=ids.device), last[:, :-1]], dim=1)
         self.before = torch.where(before < 0, width, before)
         self.ending = torch.zeros((batch, width + 1), dtype=torch.long, device=ids.device)  # matches ending at each source
+        self.position = int(prompt_width.min())  # the sequence position of the next token read
+        # ``undoable`` (decoding): ``ending`` before each token of the last forward call, so that a cropped KV
+        # cache can be followed (``read``); a training pass never crops and keeps none
+        self.undo: list[torch.Tensor] | None = [] if undoable else None
 
     def advance(self, token: torch.Tensor, active: torch.Tensor | None = None) -> torch.Tensor:
         """Read one answer token per row (``active`` rows only); returns (batch, width) match lengths just
@@ -121,21 +127,45 @@ class MatchState:
         grown = torch.where(same & self.content, (torch.gather(self.ending, 1, self.before) + 1).clamp(max=self.cap), 0)
         active = torch.ones_like(token, dtype=torch.bool) if active is None else active
         read = active & self.copyable[token]
-        self.ending[:, :-1] = torch.where(read[:, None], grown, self.ending[:, :-1])
+        if self.undo is not None:
+            self.undo.append(self.ending)
+        self.ending = F.pad(torch.where(read[:, None], grown, self.ending[:, :-1]), (0, 1))  # the last column stays 0
+        self.position += 1
         return torch.gather(self.ending, 1, self.before) * (self.content & active[:, None])
+
+    def read(self, tokens: torch.Tensor, past: int) -> list[torch.Tensor]:
+        """``advance`` over the (batch, n) tokens of one forward call, which start at sequence position ``past``.
+
+        A ``past`` behind the tokens already read means the KV cache was cropped: assisted decoding (prompt
+        lookup) reads proposed tokens in one call and drops the rejected ones from the cache. The state
+        forgets them too; a crop after a call only removes tokens of that call, so those are all it keeps.
+        """
+        if past < self.position:
+            back = self.position - past
+            if self.undo is None or back > len(self.undo):
+                raise ValueError("the KV cache was cropped past the span-copy state's last call; it cannot follow")
+            self.ending, self.position = self.undo[-back], past
+        self.undo = []
+        return [self.advance(tokens[:, j]) for j in range(tokens.shape[1])]
+
+    def read_sequence(self, ids: torch.Tensor, answer_start: torch.Tensor, first: int = 0) -> torch.Tensor:
+        """(batch, queries, sources) match lengths of the positions ``first``… of the whole sequence ``ids``
+        (the one the state was built on) whose answer starts at ``answer_start`` (per row): what decoding it
+        token by token gives."""
+        batch, width = ids.shape
+        lengths = torch.zeros((batch, width - first, width), dtype=torch.long, device=ids.device)
+        for t in range(self.position, width):
+            step = self.advance(ids[:, t], active=answer_start <= t)
+            if t >= first:
+                lengths[:, t - first] = step
+        return lengths
 
     @classmethod
     def full_pass(
         cls, ids: torch.Tensor, answer_start: torch.Tensor, twin: torch.Tensor, copyable: torch.Tensor, cap: int, first: int = 0
     ) -> torch.Tensor:
-        """(batch, queries, sources) match lengths of the positions ``first``… of a whole sequence whose
-        answer starts at ``answer_start`` (per row): what decoding it token by token gives."""
-        state = cls(ids, answer_start, twin, copyable, cap)
-        batch, width = ids.shape
-        lengths = torch.zeros((batch, width - first, width), dtype=torch.long, device=ids.device)
-        for t in range(max(int(answer_start.min()), first), width):
-            lengths[:, t - first] = state.advance(ids[:, t], active=answer_start <= t)
-        return lengths
+        """``read_sequence`` on a new state: the match lengths of a whole sequence scored in one pass (training)."""
+        return cls(ids, answer_start, twin, copyable, cap).read_sequence(ids, answer_start, first)
 
 
 @dataclass
@@ -147,6 +177,10 @@ class PointerOutput(CausalLMOutputWithPast):
 
 class PointerForCausalLM(LlamaForCausalLM):
     config_class = PointerConfig
+    # Its decode step keeps Python state on the KV cache (copy memory grown by concatenation, the span-copy
+    # state), so torch.compile breaks the graph and sees new shapes at every step: on a 2-core CPU the compiled
+    # static-cache decode ran several times slower than eager. pip-bench compiles only models that declare this.
+    _can_compile_fullgraph = False
 
     def __init__(self, config: PointerConfig):
         super().__init__(config)
@@ -304,30 +338,32 @@ class PointerForCausalLM(LlamaForCausalLM):
         memory = (self.copy_key(hidden), self.copy_value(hidden), ids)
         if past and cache is not None:
             old = getattr(cache, "copy_memory", None)
-            if old is None or old[2].shape[1] != past:
+            if old is None or old[2].shape[1] < past:
                 raise ValueError("the KV cache carries no copy memory for its earlier positions (built by another model?)")
-            memory = tuple(torch.cat([a, b], dim=1) for a, b in zip(old, memory, strict=True))
+            # longer than the cache: it was cropped (assisted decoding drops rejected proposals), and so is the memory
+            memory = tuple(torch.cat([a[:, :past], b], dim=1) for a, b in zip(old, memory, strict=True))
         if cache is not None:
             cache.copy_memory = memory
         return memory
 
     def _decoding_match(self, cache: Any, past: int, input_ids: torch.Tensor, answer_start: torch.Tensor | None) -> torch.Tensor | None:
-        """(batch, new positions, sources) AR span-copy match lengths of a forward call. A first call
-        without ``answer_start`` is a prompt: it matches nothing yet and starts the state kept on the
-        cache; each later call reads its tokens as answer."""
+        """(batch, new positions, sources) AR span-copy match lengths of a forward call. A first call starts
+        the state kept on the cache and reads its tokens from ``answer_start`` on as answer: without it, it is
+        a prompt and matches nothing yet (assisted decoding sends the prompt and its first proposals in one
+        call, so it says where the prompt ends). Each later call reads its tokens as answer."""
         if not self.config.match_length:
             return None
         if not past:
-            if answer_start is not None:
-                return self.matched(input_ids, answer_start)
+            width = torch.full((input_ids.shape[0],), input_ids.shape[1], device=input_ids.device)
+            start = width if answer_start is None else answer_start
+            state = MatchState(input_ids, start, self.twin, self.copyable, self.config.match_length, undoable=True)
             if cache is not None:
-                width = torch.full((input_ids.shape[0],), input_ids.shape[1], device=input_ids.device)
-                cache.copy_match = MatchState(input_ids, width, self.twin, self.copyable, self.config.match_length)
-            return None
+                cache.copy_match = state
+            return None if answer_start is None else state.read_sequence(input_ids, answer_start)
         state = getattr(cache, "copy_match", None)
         if state is None:
             raise ValueError("the KV cache carries no span-copy state for its prompt (built by another model?)")
-        steps = [state.advance(input_ids[:, j]) for j in range(input_ids.shape[1])]
+        steps = state.read(input_ids, past)
         total = past + input_ids.shape[1]
         return torch.stack([F.pad(lengths, (0, total - lengths.shape[1])) for lengths in steps], dim=1)
 
@@ -346,13 +382,17 @@ class PointerForCausalLM(LlamaForCausalLM):
         output_copy_probs: bool = False,
         **kwargs: Any,
     ) -> PointerOutput:
-        """As Llama's, plus ``answer_start`` (per row) for a whole AR sequence scored in one pass: AR span
-        copy then matches from there, as generating the answer does; and ``output_copy_probs``: return
+        """As Llama's, plus ``answer_start`` (per row) for a whole AR sequence scored in one pass, or a
+        first decoding call that holds answer tokens after its prompt (prompt lookup): AR span copy then
+        matches from there, as generating the answer does; and ``output_copy_probs``: return
         each kept position's probability of copying from each source *instead of* the logits (``logits`` is
         None): a span answer reads only these, and skipping the vocabulary saves ~8% of a span pass."""
         if input_ids is None:
             raise ValueError("the copy head needs input_ids (it copies token ids); inputs_embeds alone are not supported")
-        past = past_key_values.get_seq_length() if past_key_values is not None else 0
+        if cache_position is not None:  # a static cache counts the slots it holds non-zero keys in, which misses left padding
+            past = int(cache_position[0])
+        else:
+            past = past_key_values.get_seq_length() if past_key_values is not None else 0
         out = self.model(
             input_ids=input_ids,
             attention_mask=attention_mask,

@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from datagen.io import write_atomic
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
 
 
@@ -31,6 +31,12 @@ def schema_errors(data: Any) -> list[str]:
     """Every violation of the schema as ``path: message`` (empty when ``data`` is a valid results file)."""
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors]
+
+
+def speedup_baseline(speedup: dict[str, Any]) -> str:
+    """The AR mode a results file's top-level speedup (batch-1 p50) is over: the fastest AR mode timed, named
+    since schema 1.2; older files timed ``ar`` alone."""
+    return speedup.get("fastest_ar", {}).get("latency_p50", "ar")
 
 
 def _slug(text: str) -> str:

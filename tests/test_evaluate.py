@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,9 +24,11 @@ from benchmark.cli import main
 from benchmark.data import load_eval_set
 from benchmark.evaluate import (
     CACHE_DIR,
+    ARRunner,
     EvalConfig,
     Prediction,
     PredictionCache,
+    _speedup,
     bucketed_batches,
     harness_info,
     predict,
@@ -92,6 +95,99 @@ def test_causal_lm_both_modes_end_to_end(dataset, llama, tmp_path, capsys):
     pip_row = next(r for r in rows if r["mode"] == "pip")
     assert pip_row["prompt"].count("[mask]") == sum(budgets[pip_row["doc_type"]].values())
     assert set(pip_row["scores"]) >= {k for k, v in pip_row["gold"].items() if v is not None}
+
+
+def test_every_ar_mode_answers_as_greedy_ar_and_pip_is_timed_against_each(dataset, llama, tmp_path, capsys):
+    out = tmp_path / "results"
+    modes = ["ar", "ar-lookup", "ar-static", "pip"]
+    args = ["evaluate", str(llama), "--dataset", str(dataset), "--limit", "8", "--output-dir", str(out), "--log-samples"]
+    code, stdout, err = run([*args, "--modes", ",".join(modes), *FAST], capsys)
+    assert code == 0, err
+    data = results_of(out)
+    assert schema_errors(data) == [] and list(data["modes"]) == modes and data["config"]["lookup_tokens"] == 5
+    (samples,) = out.glob("samples_*.jsonl")
+    answers: dict[str, list[str]] = {}
+    for row in map(json.loads, samples.read_text().splitlines()):
+        answers.setdefault(row["mode"], []).append(row["output"])
+    assert answers["ar-lookup"] == answers["ar-static"] == answers["ar"] and len(answers["ar"]) == 8
+    assert data["modes"]["ar-lookup"]["metrics"] == data["modes"]["ar-static"]["metrics"] == data["modes"]["ar"]["metrics"]
+    assert data["modes"]["ar"]["generate"] == {"cache": "dynamic", "compiled": False}
+    assert data["modes"]["ar-lookup"]["generate"]["prompt_lookup_num_tokens"] == 5
+    static = data["modes"]["ar-static"]["generate"]
+    assert static["cache"] == "static" and not static["compiled"] and "CUDA only" in static["note"]  # no compile on the CPU
+    lookup = data["modes"]["ar-lookup"]["timing"]
+    assert lookup["forward_passes_per_doc"] <= lookup["tokens_per_doc"] == data["modes"]["ar"]["timing"]["tokens_per_doc"]
+    speedup, pip = data["speedup"], data["modes"]["pip"]["timing"]
+    assert list(speedup["by_ar_mode"]) == modes[:3]
+    for mode, ratios in speedup["by_ar_mode"].items():
+        timing = data["modes"][mode]["timing"]
+        assert ratios["latency_p50"] == pytest.approx(timing["latency"]["p50_ms"] / pip["latency"]["p50_ms"])
+        assert ratios["throughput"]["2"] == pytest.approx(pip["throughput"]["2"] / timing["throughput"]["2"])
+    fastest = speedup["fastest_ar"]
+    assert speedup["latency_p50"] == min(r["latency_p50"] for r in speedup["by_ar_mode"].values())
+    assert speedup["latency_p50"] == speedup["by_ar_mode"][fastest["latency_p50"]]["latency_p50"]
+    for size, mode in fastest["throughput"].items():
+        assert speedup["throughput"][size] == min(r["throughput"][size] for r in speedup["by_ar_mode"].values())
+        assert speedup["throughput"][size] == speedup["by_ar_mode"][mode]["throughput"][size]
+    assert set(fastest["by_doc_type"]) == set(speedup["by_doc_type"]) == set(data["dataset"]["doc_types"])
+    assert "speedup vs ar-lookup" in stdout and "speedup vs the fastest AR" in stdout
+
+
+def test_speedup_names_the_fastest_ar_mode_per_batch_size_and_doc_type():
+    def timing(p50: float, invoice_p50: float, docs_per_s: dict[str, float]) -> dict:
+        by_type = {"invoice": {"p50_ms": invoice_p50}, "receipt": {"p50_ms": p50}}
+        return {"timing": {"latency": {"p50_ms": p50}, "latency_by_doc_type": by_type, "throughput": docs_per_s}}
+
+    modes = {
+        "ar": timing(1000.0, 1200.0, {"1": 1.0, "8": 5.0}),
+        "ar-lookup": timing(400.0, 1500.0, {"1": 2.5, "8": 2.5}),  # fast alone, slow in batches and on invoices
+        "pip": timing(50.0, 60.0, {"1": 20.0, "8": 100.0}),
+    }
+    speedup = _speedup(modes)
+    assert speedup["fastest_ar"] == {
+        "latency_p50": "ar-lookup",
+        "throughput": {"1": "ar-lookup", "8": "ar"},
+        "by_doc_type": {"invoice": "ar", "receipt": "ar-lookup"},
+    }
+    assert speedup["latency_p50"] == 8.0 and speedup["throughput"] == {"1": 8.0, "8": 20.0}
+    assert speedup["by_doc_type"] == {"invoice": 20.0, "receipt": 8.0} and speedup["by_ar_mode"]["ar"]["latency_p50"] == 20.0
+    assert _speedup({"ar-static": modes["ar"]}) is None and _speedup({"pip": modes["pip"]}) is None
+
+
+def test_a_decode_step_torch_compile_fails_on_runs_eager_and_the_results_say_so(dataset, llama, monkeypatch):
+    adapter = load_adapter(ModelSpec(str(llama)))
+    docs = load_eval_set(str(dataset), limit=2).documents
+    runner = ARRunner(adapter, "ar-static", EvalConfig(max_new_tokens=4))
+    eager = runner(docs)
+    runner.decoding = replace(runner.decoding, compile=True)  # as on CUDA
+    real = adapter.ar
+
+    def ar(docs, max_new_tokens, decoding, constraint):
+        if decoding.compile:
+            raise torch._dynamo.exc.TorchDynamoException("no C++ compiler")
+        return real(docs, max_new_tokens, decoding, constraint)
+
+    monkeypatch.setattr(adapter, "ar", ar)
+    assert [p.output for p in runner(docs)] == [p.output for p in eager]
+    assert runner.record() == {
+        "cache": "static",
+        "compiled": False,
+        "note": "decode step not compiled: torch.compile failed (no C++ compiler)",
+    }
+
+
+@pytest.mark.parametrize(
+    ("build", "mode", "needle"),
+    [(tiny_idefics3, "ar-lookup", "an image model's prompt holds the instruction"), (tiny_donut, "ar-static", "static cache")],
+)
+def test_a_model_that_cannot_run_an_ar_mode_says_why_before_any_work(build, mode, needle, dataset, tmp_path, capsys):
+    out = tmp_path / "r"
+    code, _, err = run(
+        ["evaluate", str(build(tmp_path / "m")), "--dataset", str(dataset), "--modes", f"ar,{mode}", "--output-dir", str(out)], capsys
+    )
+    errors = [line for line in err.splitlines() if line.startswith("pip-bench: error:")]
+    assert code == 2 and len(errors) == 1 and f"cannot run {mode} mode" in errors[0] and needle in errors[0], err
+    assert not (out / CACHE_DIR).exists()
 
 
 def _pip_batch(adapter, docs):
@@ -187,7 +283,7 @@ def test_batches_bucket_documents_by_doc_type_and_length(dataset):
     assert [(d.doc_type, len(d.text)) for d in flat] == sorted((d.doc_type, len(d.text)) for d in docs)
 
 
-def test_rerun_resumes_from_the_cache(dataset, llama, tmp_path, capsys):
+def test_rerun_resumes_from_the_cache_of_the_same_harness_version(dataset, llama, tmp_path, capsys, monkeypatch):
     args = [
         "evaluate",
         str(llama),
@@ -210,6 +306,11 @@ def test_rerun_resumes_from_the_cache(dataset, llama, tmp_path, capsys):
     assert code == 0 and "4 of 4 documents already done" in err
     second = results_of(tmp_path)
     assert second["modes"]["ar"]["metrics"] == first[0]["modes"]["ar"]["metrics"] and second["modes"]["pip"]["timing"] is None
+    for p in tmp_path.glob("results_*.json"):
+        p.unlink()
+    monkeypatch.setattr("benchmark.evaluate.__version__", "999.0.0")  # a new harness may read answers otherwise
+    code, _, err = run(args, capsys)
+    assert code == 0 and "already done" not in err
 
 
 def test_modes_are_timed_interleaved(dataset):
@@ -363,6 +464,8 @@ def _missing_columns_dataset(tmp_path: Path) -> Path:
         ("bad-mode", "unknown mode 'beam'"),
         ("missing-dataset", "no such directory"),
         ("repeated-mode", "--modes: pip given twice"),
+        ("constrained-lookup", "--ar-constraint json cannot run with ar-lookup"),
+        ("lookup-tokens-0", "--lookup-tokens must be at least 1"),
         ("truncated-weights", "cannot load the weights: Error while deserializing header"),
     ],
 )
@@ -385,6 +488,10 @@ def test_bad_input_is_one_line_and_exit_2(case, needle, dataset, llama, tmp_path
         data = str(tmp_path / "nope")
     elif case == "repeated-mode":
         extra += ["--modes", "pip,ar,pip"]
+    elif case == "constrained-lookup":
+        extra += ["--modes", "ar,ar-lookup", "--ar-constraint", "json"]
+    elif case == "lookup-tokens-0":
+        extra += ["--modes", "ar-lookup", "--lookup-tokens", "0"]
     elif case == "truncated-weights":
         model = str(tmp_path / "truncated")
         shutil.copytree(llama, model)

@@ -303,6 +303,21 @@ def test_constrained_ar_is_its_own_row_labelled_with_its_decoding():
     assert [mode.text(r) for r in rows if r.file == "grounded.json"] == ["AR (grounded)"]
 
 
+def test_the_speedup_is_over_the_fastest_ar_mode_of_the_run_and_names_it():
+    modes = {"ar": (0.81, 820.0), "ar-lookup": (0.81, 410.0), "ar-static": (0.81, 900.0), "pip": (0.80, 95.0)}
+    data = results(modes=modes, version="1.2")
+    over = {m: {"latency_p50": p50 / 95.0, "throughput": {"1": p50 / 95.0}} for m, (_, p50) in modes.items() if m != "pip"}
+    data["speedup"] = over["ar-lookup"] | {"fastest_ar": {"latency_p50": "ar-lookup", "throughput": {"1": "ar-lookup"}}, "by_ar_mode": over}
+    assert schema_errors(data) == []
+    rows = rows_from_run("x.json", data)
+    mode, speedup = (next(c for c in COLUMNS if c.key == key) for key in ("mode", "speedup"))
+    assert [mode.text(r) for r in rows] == ["AR", "AR-LOOKUP", "AR-STATIC", "PIP"]
+    assert [speedup.text(r) for r in rows] == ["—", "—", "—", "4.3× (AR-LOOKUP)"] and rows[-1].speedup == pytest.approx(410 / 95)
+    constrained = results(modes={"ar-static": (0.9, 800.0), "pip": (0.8, 95.0)}, version="1.2")
+    constrained["config"]["ar_constraint"] = "json"  # the one --ar-constraint applies to every AR mode
+    assert [mode.text(r) for r in rows_from_run("c.json", constrained)] == ["AR-STATIC (json)", "PIP"]
+
+
 def test_a_span_answer_models_pip_row_says_span():
     span = results("models/pip-ref")
     span["model"]["pip_answer"] = "span"
@@ -395,7 +410,7 @@ def test_readme_tables_sorted_best_bold_speedup_on_pip_only(board):
     assert all(len(c) == 10 for c in cells)
     assert cells[0][2] == "**0.900**" and cells[1][2] == "0.880"  # best F1
     assert cells[1][4] == "**80.0**" and cells[0][4] == "1,200"  # best latency is the lowest
-    assert cells[1][6] == "**15.0×**" and cells[2][6] == "4.0×"  # AR/PIP of the same file
+    assert cells[1][6] == "**15.0× (AR)**" and cells[2][6] == "4.0× (AR)"  # AR/PIP of the same file; an older file timed ar alone
     assert {c[6] for c in cells if c[1] == "AR"} == {"—"}
     assert cells[5][4] == "—" and cells[5][5] == "—"  # untimed
     assert cells[1][5] == "**62.5 (bs 8)**"
@@ -410,7 +425,7 @@ def test_html_is_self_contained_and_embeds_the_rows(board):
     assert [s["title"] for s in data["sections"]] == ["data/other · test", "data/synth-kie · test"]
     rows = data["sections"][1]["rows"]
     assert [r["model"] for r in rows] == ["org/alpha", "org/alpha", "org/beta", "org/beta", "org/gamma", "org/a|b*c"]
-    assert rows[1]["best"] == ["p50_ms", "throughput", "speedup"] and rows[1]["text"]["speedup"] == "15.0×"
+    assert rows[1]["best"] == ["p50_ms", "throughput", "speedup"] and rows[1]["text"]["speedup"] == "15.0× (AR)"
     assert data["families"] == {"florence2": "#1f77b4", "llama": "#ff7f0e", "qwen2_vl": "#2ca02c"}
 
 

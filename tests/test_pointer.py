@@ -11,7 +11,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from benchmark.adapters import load_adapter
-from benchmark.adapters.base import ModelSpec
+from benchmark.adapters.base import Decoding, ModelSpec
 from benchmark.cli import main
 from benchmark.pip import attention_mask_4d, derive_budgets, logit_positions, position_ids, value_spans
 from benchmark.pointer import MatchState, PointerConfig, PointerForCausalLM, vocabulary_tables
@@ -191,6 +191,25 @@ def test_ar_span_copy_keeps_a_copying_model_on_its_value(model_dir, tokenizer):
     model.config.match_length = 0  # without span copy the same model stays blind
     plain = model.generate(torch.tensor([prompt]), max_new_tokens=4, do_sample=False, pad_token_id=tokenizer.pad_token_id)
     assert plain[0, len(prompt) :].tolist() != answer
+
+
+@pytest.mark.parametrize("copying", [False, True])
+def test_prompt_lookup_and_a_static_cache_decode_as_greedy_does(dataset, model_dir, copying):
+    """The copy memory and span-copy state follow a cache that prompt lookup crops (rejected proposals) and a
+    static cache (left-padded rows), so the reference models run every AR mode with greedy decoding's answers."""
+    from benchmark.data import load_eval_set
+
+    adapter = load_adapter(ModelSpec(str(model_dir)))
+    if copying:
+        _copy_only(adapter.model, 1)  # copying from the prompt: prompt lookup's proposals are accepted too
+    docs = load_eval_set(str(dataset), limit=3).documents
+    greedy = [r.output for r in adapter.ar(docs, max_new_tokens=24)]
+    lookup = adapter.ar(docs, max_new_tokens=24, decoding=Decoding(lookup_tokens=5))
+    static = adapter.ar(docs, max_new_tokens=24, decoding=Decoding("static"))
+    assert [r.output for r in lookup] == [r.output for r in static] == greedy
+    assert {r.forward_passes for r in static} == {None}
+    if copying:
+        assert all(r.forward_passes < r.new_tokens for r in lookup)
 
 
 def test_the_harness_fills_every_mask_in_one_forward_call(dataset, model_dir):

@@ -1,7 +1,8 @@
 """What every model adapter provides, and the loading steps they share.
 
 An adapter turns documents into model inputs for one model family and runs the two inference modes:
-``ar`` (greedy ``generate`` with the KV cache) and ``pip`` (one forward pass over a masked prompt). The
+``ar`` (greedy ``generate`` with the KV cache, decoded as a ``Decoding`` says: the AR modes differ only in
+speed) and ``pip`` (one forward pass over a masked prompt). The
 evaluation loop (``benchmark.evaluate``) only talks to this interface, so adding a family is one file
 in this package plus its entry in the registry (``benchmark.adapters``).
 """
@@ -53,11 +54,25 @@ class ModelSpec:
     trust_remote_code: bool = False
 
 
+@dataclass(frozen=True)
+class Decoding:
+    """How ``Adapter.ar`` calls ``generate``. Every setting keeps greedy decoding exact, so all give the same
+    answer and differ only in speed: the AR modes of ``benchmark.evaluate`` are these settings."""
+
+    cache_implementation: str | None = None  # None: the dynamic KV cache; "static": preallocated, what torch.compile needs
+    lookup_tokens: int | None = None  # prompt-lookup decoding: tokens proposed per step from an n-gram match in the prompt
+    compile: bool = False  # torch.compile the decode step (transformers does it with a static cache)
+
+
+GREEDY = Decoding()  # plain greedy ``generate``: the dynamic KV cache, eager
+
+
 @dataclass
 class ARResult:
     prompt: str
     output: str  # the decoded generation, special tokens removed
     new_tokens: int  # tokens generated, EOS included
+    forward_passes: int | None = None  # model calls it took, counted with prompt lookup (else one a token)
 
 
 @dataclass
@@ -170,6 +185,11 @@ class Adapter(ABC):
 
     def unsupported(self, mode: str) -> str | None:
         """Why this model cannot run ``mode``, or None when it can."""
+        if mode == "ar-lookup" and getattr(self, "reads_images", False):
+            return (
+                "prompt lookup proposes n-grams of the prompt's tokens, and an image model's prompt holds the instruction, "
+                "not the document's words (transformers' assisted generation also fails on some, e.g. Idefics3)"
+            )
         if mode == "pip" and getattr(self.model.config, "_attn_implementation", None) == "flash_attention_2":
             return "flash_attention_2 takes no custom 4D attention mask; load the model with sdpa or eager attention"
         if mode == "pip" and self.pip_answer() not in PIP_ANSWERS:
@@ -199,15 +219,26 @@ class Adapter(ABC):
         return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
 
     @torch.inference_mode()
-    def ar(
-        self, docs: Sequence[Document], max_new_tokens: int, cache_implementation: str | None = None, constraint: str = "none"
-    ) -> list[ARResult]:
-        """Greedy generation; ``constraint`` (``benchmark.constrain``) may force the answer's JSON skeleton."""
+    def ar(self, docs: Sequence[Document], max_new_tokens: int, decoding: Decoding = GREEDY, constraint: str = "none") -> list[ARResult]:
+        """Greedy generation as ``decoding`` says; ``constraint`` (``benchmark.constrain``) may force the answer's
+        JSON skeleton. Prompt lookup runs one document at a time: transformers' assisted generation takes one
+        sequence a call."""
+        if decoding.lookup_tokens and len(docs) > 1:
+            return [result for doc in docs for result in self.ar([doc], max_new_tokens, decoding, constraint)]
         inputs, prompts = self.ar_inputs(docs)
         inputs = self._on_device(inputs)
+        # an encoder-decoder's output continues its decoder prompt
+        prompt_ids = inputs["decoder_input_ids"] if "decoder_input_ids" in inputs else inputs["input_ids"]
         eos = self.model.generation_config.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
-        extra: dict[str, Any] = {"cache_implementation": cache_implementation} if cache_implementation else {}
+        extra: dict[str, Any] = {"disable_compile": not decoding.compile}
+        if decoding.cache_implementation:
+            extra["cache_implementation"] = decoding.cache_implementation
+        if decoding.lookup_tokens:
+            extra["prompt_lookup_num_tokens"] = decoding.lookup_tokens
+            if "answer_start" in self._forward_args:
+                # a copy-head model (benchmark.pointer) gets the prompt and the first proposals in one call: where the answer starts
+                extra["answer_start"] = torch.full((len(docs),), prompt_ids.shape[1], device=self.device)
         if constraint != "none":
             if not eos_ids:
                 raise BenchError(
@@ -217,23 +248,27 @@ class Adapter(ABC):
             extra["logits_processor"] = LogitsProcessorList(
                 [AnswerConstraint(self.tokenizer, [d.doc_type for d in docs], texts, sorted(eos_ids))]
             )
-        out = self.model.generate(  # the pad token exists: ensure_pip_tokens adds one where the tokenizer had none
-            **inputs,
-            do_sample=False,
-            max_new_tokens=max_new_tokens,
-            use_cache=True,
-            pad_token_id=self.tokenizer.pad_token_id,
-            num_beams=1,
-            **extra,
-        )
-        # an encoder-decoder's output continues its decoder prompt
-        prompt_ids = inputs["decoder_input_ids"] if "decoder_input_ids" in inputs else inputs["input_ids"]
-        new = out[:, prompt_ids.shape[1] :]
+        calls = [0]  # forward passes, which prompt lookup makes fewer than tokens
+        counting = self.model.register_forward_pre_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+        try:
+            out = self.model.generate(  # the pad token exists: ensure_pip_tokens adds one where the tokenizer had none
+                **inputs,
+                do_sample=False,
+                max_new_tokens=max_new_tokens,
+                use_cache=True,
+                pad_token_id=self.tokenizer.pad_token_id,
+                num_beams=1,
+                **extra,
+            )
+        finally:
+            counting.remove()
+        new = out[:, prompt_ids.shape[1] : prompt_ids.shape[1] + max_new_tokens]  # prompt lookup may accept proposals past the limit
         results = []
         for prompt, row in zip(prompts, new.tolist(), strict=True):
             n = next((i + 1 for i, t in enumerate(row) if t in eos_ids), len(row))
             text = self.tokenizer.decode(row[:n], skip_special_tokens=True)
-            results.append(ARResult(prompt=prompt, output=text, new_tokens=n))
+            passes = calls[0] if decoding.lookup_tokens else None
+            results.append(ARResult(prompt=prompt, output=text, new_tokens=n, forward_passes=passes))
         return results
 
     def pip_forward(self, batch: Batch, attention: str, copy_probs: bool = False) -> list[torch.Tensor]:

@@ -15,7 +15,18 @@ from typing import Any, TypeVar
 
 import torch
 
-from benchmark.adapters.base import Adapter, ARResult, Batch, ModelSpec, PIPResult, from_pretrained, load_model, positions_or_error
+from benchmark.adapters.base import (
+    GREEDY,
+    Adapter,
+    ARResult,
+    Batch,
+    Decoding,
+    ModelSpec,
+    PIPResult,
+    from_pretrained,
+    load_model,
+    positions_or_error,
+)
 from benchmark.adapters.causal_lm import AR_SEPARATOR
 from benchmark.data import Document
 from benchmark.errors import BenchError
@@ -95,11 +106,17 @@ class VisionEncoderDecoderAdapter(Adapter):
         logits = self.model(**inputs, use_cache=False).logits
         return [logits[b, [p - 1 for p in pos]] for b, pos in enumerate(batch.positions)]
 
-    def ar(
-        self, docs: Sequence[Document], max_new_tokens: int, cache_implementation: str | None = None, constraint: str = "none"
-    ) -> list[ARResult]:
+    def unsupported(self, mode: str) -> str | None:
+        from transformers import VisionEncoderDecoderModel
+
+        if mode == "ar-static" and isinstance(self.model, VisionEncoderDecoderModel):
+            # seen with transformers 4.57: the second generate call checks a cross-attention layer never filled
+            return "transformers cannot reuse a static cache across generate calls of a VisionEncoderDecoderModel ('StaticLayer' has no max_batch_size)"
+        return super().unsupported(mode)
+
+    def ar(self, docs: Sequence[Document], max_new_tokens: int, decoding: Decoding = GREEDY, constraint: str = "none") -> list[ARResult]:
         base = super()
-        return _per_doc_type(docs, lambda group: base.ar(group, max_new_tokens, cache_implementation, constraint))
+        return _per_doc_type(docs, lambda group: base.ar(group, max_new_tokens, decoding, constraint))
 
     def pip(
         self, docs: Sequence[Document], budgets: dict[str, dict[str, int]], attention: str, constraint: str = "none"

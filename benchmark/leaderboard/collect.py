@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmark.results import SCHEMA_VERSION, schema_errors
+from benchmark.modes import AR_MODES
+from benchmark.results import SCHEMA_VERSION, schema_errors, speedup_baseline
 
 MAJOR = SCHEMA_VERSION.split(".")[0]
 MAX_REASONS = 3  # schema violations quoted per file: enough to fix it, short enough for one line
@@ -54,7 +55,8 @@ class Row:
     p50_ms: float | None  # None when the run was not timed
     throughput: float | None  # best docs/s over the measured batch sizes
     throughput_batch: int | None
-    speedup: float | None  # AR p50 / PIP p50 from the same run; PIP rows only
+    speedup: float | None  # fastest AR mode's p50 / PIP p50 from the same run; PIP rows only
+    speedup_vs: str | None  # that AR mode (ar, ar-lookup, ar-static)
     hardware: str
     harness: str
 
@@ -78,7 +80,7 @@ def _decoding(data: dict[str, Any], mode: str) -> str:
     (which takes no constraint), so a table tells the two PIP answer forms apart (``PIP (span)``)."""
     if mode == "pip" and data["model"].get("pip_answer") == "span":
         return "span"
-    return data["config"].get(f"{mode}_constraint", "none")
+    return data["config"].get("ar_constraint" if mode in AR_MODES else "pip_constraint", "none")
 
 
 def _utc(text: str) -> datetime:
@@ -177,6 +179,7 @@ def rows_from_run(name: str, data: dict[str, Any]) -> list[Row]:
                 throughput=throughput,
                 throughput_batch=batch,
                 speedup=speedup["latency_p50"] if speedup and mode == "pip" else None,
+                speedup_vs=speedup_baseline(speedup) if speedup and mode == "pip" else None,
                 hardware=data["environment"]["hardware"],
                 harness=data["harness"]["version"],
             )

@@ -30,6 +30,7 @@ def _row(row: Row, section: Section, best: dict[str, frozenset[str]]) -> dict[st
         "model": row.model_name,
         "family": row.family,
         "mode": row.mode,
+        "speedup_vs": row.speedup_vs,
         "hardware": row.hardware,
         "f1": row.f1,
         "p50_ms": row.p50_ms,

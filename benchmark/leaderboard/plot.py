@@ -57,11 +57,12 @@ def _panel(ax: Axes, section: Section, colours: dict[str, str]) -> None:
     for row in timed:
         ax.scatter([row.p50_ms], [row.f1], zorder=3, **_point_style(row, colours[row.family]))
     for _, group in groupby(sorted(timed, key=lambda r: (r.file, r.mode)), key=lambda r: r.file):
-        run = list(group)  # ar before pip
+        run = list(group)  # the AR modes before pip
         colour = colours[run[-1].family]
-        if [r.mode for r in run] == ["ar", "pip"]:
+        base = next((r for r in run if r.mode == run[-1].speedup_vs), None)  # the fastest AR, which PIP's speedup is over
+        if base is not None:
             arrow = {"arrowstyle": "->", "color": colour, "linewidth": 1.2, "shrinkA": 5, "shrinkB": 5}
-            ax.annotate("", xy=(run[1].p50_ms, run[1].f1), xytext=(run[0].p50_ms, run[0].f1), arrowprops=arrow, zorder=2)
+            ax.annotate("", xy=(run[-1].p50_ms, run[-1].f1), xytext=(base.p50_ms, base.f1), arrowprops=arrow, zorder=2)
         ax.annotate(_short(run[-1]), (run[-1].p50_ms, run[-1].f1), xytext=(5, 4), textcoords="offset points", fontsize=7)
     points = [(r.p50_ms, r.f1) for r in timed]
     front = [points[i] for i in pareto_front(points)]

@@ -1,0 +1,24 @@
+"""The inference modes ``pip-bench evaluate`` runs, in a module of their own so that the command line and
+the leaderboard know them without importing torch.
+
+"Faster than what?": PIP's speedup is only as honest as its AR baseline, so besides plain greedy
+``generate`` a run can time the AR accelerations a practitioner would try first. All of them decode
+greedily and exactly, so their answers equal ``ar``'s and only their speed differs.
+"""
+
+from __future__ import annotations
+
+AR_MODES = ("ar", "ar-lookup", "ar-static")
+MODES = (*AR_MODES, "pip")
+DEFAULT_MODES = ("ar", "pip")
+MODE_HELP = {
+    "ar": "greedy generate with the dynamic KV cache (--cache-implementation changes it)",
+    "ar-lookup": "greedy generate with prompt-lookup decoding: proposals copied from the prompt's n-grams and checked by "
+    "the model in one pass; ar's answers, one document at a time",
+    "ar-static": "greedy generate with a static KV cache, the decode step compiled with torch.compile on CUDA; ar's answers",
+    "pip": "one forward pass over a masked prompt",
+}
+# Tokens prompt lookup proposes a step. Measured with ar-ref on a 2-core CPU (15 documents, 182 answer tokens
+# each; plain ar 979 ms a document): 3 and 5 tie (1,060 and 1,071 ms), 10 is slower (1,173 ms); 5 needs fewer
+# passes (92 a document against 98), which counts where a pass costs more (larger models, GPUs).
+LOOKUP_TOKENS = 5
