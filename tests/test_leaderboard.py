@@ -286,6 +286,8 @@ def test_duplicates_keep_the_newest_and_say_which_file_was_dropped(tmp_path, cap
     assert [r.speedup for r in rows if r.file == "new.json"] == [None]  # the old run's speedup is not carried over
 
     assert build(folder, tmp_path / "board") == 0
+    assert "1 older duplicate rows left out" in capsys.readouterr().err  # a count by default
+    assert build(folder, tmp_path / "board", "--verbose") == 0
     assert "dropped old.json (pip)" in capsys.readouterr().err
 
 

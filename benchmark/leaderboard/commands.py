@@ -40,6 +40,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="folder of results *.json (default: %(default)s)")
     build.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the outputs go (default: %(default)s)")
     build.add_argument("--skip-invalid", action="store_true", help="report invalid results files and build from the rest")
+    build.add_argument("--verbose", action="store_true", help="name every older duplicate row left out (default: how many)")
     build.set_defaults(func=run_build)
 
     serve = actions.add_parser("serve", help=f"serve a built leaderboard on http://{HOST}")
@@ -75,8 +76,15 @@ def run_build(args: argparse.Namespace) -> int:
             f"{len(problems)} invalid results file(s) in {results_dir}; nothing written (fix or remove them, or pass --skip-invalid)"
         )
     rows, dropped = dedupe([row for name, data in runs for row in rows_from_run(name, data)])
-    for message in dropped:
-        print(f"pip-bench: {message}", file=sys.stderr)
+    if args.verbose:
+        for message in dropped:
+            print(f"pip-bench: {message}", file=sys.stderr)
+    elif dropped:  # reruns of one model on one dataset are normal: a count, not a page of lines
+        print(
+            f"pip-bench: {len(dropped)} older duplicate rows left out (same model sha, dataset, mode, decoding and hardware "
+            "as a newer run; --verbose names them)",
+            file=sys.stderr,
+        )
     outputs = render_outputs(name_models(rows), len(runs))
     try:
         for name, data in outputs.items():
