@@ -26,9 +26,15 @@ above the shop's name (an owner's or a cashier's: SROIE's receipts often start w
 "MEENA A/P KANNAN"; Faker's ``en_MS`` names are its US ones) and Faker's ``name`` elsewhere; and
 ``till_codes``, the terminal, till, shift and receipt codes printed on the date's line ("#03",
 "S02 T4 R00041377", "POS03 00017625").
+
+``tax_rate`` is the VAT/GST/sales-tax rate a document of the locale's country charges (standard or reduced, as
+data in ``_TAX_RATES``), so that a template's one generator never prints a German 21 % or a French 7 %.
 """
 
 from __future__ import annotations
+
+from collections import OrderedDict
+from decimal import Decimal
 
 from faker import Faker
 from faker.providers import BaseProvider
@@ -111,6 +117,20 @@ _REGISTRY_CITIES = {
 _REGISTRY_DEFAULT = ("Reg. No. %#######",)
 
 
+# Tax rates a document of each country prints, with weights (the standard rate most often): per-locale data, so a
+# German receipt never charges 21 % nor a French one 7 %. Rates in force on the goods such documents list.
+_TAX_RATES: dict[str, dict[str, int]] = {
+    "DE": {"0.19": 3, "0.07": 2},  # Mehrwertsteuer: standard, reduced (food, books)
+    "FR": {"0.20": 3, "0.10": 2, "0.055": 2},  # TVA: normal, intermédiaire (restaurants), réduit (food)
+    "ES": {"0.21": 3, "0.10": 2},  # IVA: general, reducido
+    "IT": {"0.22": 3, "0.10": 2},  # IVA: ordinaria, ridotta
+    "NL": {"0.21": 3, "0.09": 2},  # BTW: hoog, laag
+    "GB": {"0.20": 1},  # VAT: standard
+    "MS": {"0.06": 6, "0.10": 2, "0.08": 1},  # GST 6 % (2015-2018), SST sales tax 10 %, service tax 8 %
+    "US": {"0.06": 2, "0.0625": 1, "0.07": 2, "0.0725": 1, "0.08": 1, "0.0825": 1},  # state + local sales taxes
+}
+
+
 class ShopProvider(BaseProvider):
     """``shop_name``: the name a shop prints at the top of its receipts (Faker's ``company`` by default);
     ``company_reg_no``: its registration number, printed on a line of its own."""
@@ -127,6 +147,13 @@ class ShopProvider(BaseProvider):
 
     def person_name(self) -> str:
         return self.generator.name()
+
+    def tax_rate(self) -> Decimal:
+        """A tax rate the document's country charges (``_TAX_RATES``), as an exact Decimal for the template's sums."""
+        rates = _TAX_RATES.get(self._country())
+        if rates is None:
+            raise ValueError(f"no tax rates for country {self._country()!r} (datagen.providers._TAX_RATES)")
+        return Decimal(self.random_elements(OrderedDict(rates), length=1, use_weighting=True)[0])
 
     def till_codes(self) -> str:
         return self.numerify(self.random_element(_TILL_CODES)).replace("^", "#")
