@@ -248,8 +248,8 @@ class Adapter(ABC):
             extra["logits_processor"] = LogitsProcessorList(
                 [AnswerConstraint(self.tokenizer, [d.doc_type for d in docs], texts, sorted(eos_ids))]
             )
-        calls = [0]  # forward passes, which prompt lookup makes fewer than tokens
-        counting = self.model.register_forward_pre_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+        calls = [0]  # forward passes, which prompt lookup makes fewer than tokens (else one a token: not counted)
+        counting = self.model.register_forward_pre_hook(lambda *_: calls.__setitem__(0, calls[0] + 1)) if decoding.lookup_tokens else None
         try:
             out = self.model.generate(  # the pad token exists: ensure_pip_tokens adds one where the tokenizer had none
                 **inputs,
@@ -261,13 +261,14 @@ class Adapter(ABC):
                 **extra,
             )
         finally:
-            counting.remove()
+            if counting is not None:
+                counting.remove()
         new = out[:, prompt_ids.shape[1] : prompt_ids.shape[1] + max_new_tokens]  # prompt lookup may accept proposals past the limit
+        passes = calls[0] if counting is not None else None
         results = []
         for prompt, row in zip(prompts, new.tolist(), strict=True):
             n = next((i + 1 for i, t in enumerate(row) if t in eos_ids), len(row))
             text = self.tokenizer.decode(row[:n], skip_special_tokens=True)
-            passes = calls[0] if decoding.lookup_tokens else None
             results.append(ARResult(prompt=prompt, output=text, new_tokens=n, forward_passes=passes))
         return results
 
