@@ -14,7 +14,7 @@ from pathlib import Path
 
 from benchmark import __version__
 from benchmark.errors import BenchError
-from benchmark.modes import DEFAULT_MODES, LOOKUP_TOKENS, MODE_HELP
+from benchmark.modes import DEFAULT_MODES, LOOKUP_TOKENS, MODE_HELP, SPAN_LENGTHS
 from benchmark.shipped import resolve_model
 from datagen.cli import run_command
 
@@ -39,6 +39,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         lookup_tokens=args.lookup_tokens,
         ar_constraint=args.ar_constraint,
         pip_constraint=args.pip_constraint,
+        pip_span_length=args.pip_span_length,
         timing_batch_sizes=args.timing_batch_sizes,
         timing_docs=args.timing_docs,
         warmup=args.warmup,
@@ -206,6 +207,13 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         default="none",
         choices=["none", "grounded"],
         help="PIP decoding: the masks' argmax (none), or each value the most likely run of the words where the argmax is not one (grounded)",
+    )
+    p.add_argument(
+        "--pip-span-length",
+        default="trained",
+        choices=list(SPAN_LENGTHS),
+        help="span answers: read each value within its key's longest value in the model's training data "
+        "(trained: config.pip_span_lengths), or at any length (any)",
     )
     p.add_argument("--cache-implementation", default=None, help="the ar mode's KV cache passed to generate, e.g. static (default: dynamic)")
     p.add_argument(

@@ -37,7 +37,7 @@ from benchmark.constrain import CONSTRAINTS, PIP_CONSTRAINTS
 from benchmark.data import Document, EvalSet, Values, load_eval_set
 from benchmark.errors import BenchError, first_line
 from benchmark.metrics import document_scores, score
-from benchmark.modes import AR_MODES, DEFAULT_MODES, LOOKUP_TOKENS, MODES
+from benchmark.modes import AR_MODES, DEFAULT_MODES, LOOKUP_TOKENS, MODES, SPAN_LENGTHS
 from benchmark.naming import dataset_label, dataset_source, portable_command
 from benchmark.pip import ATTENTION, derive_budgets, overflow_count, pip_answer
 from benchmark.results import SCHEMA_VERSION, results_filename, write_results
@@ -59,6 +59,7 @@ class EvalConfig:
     lookup_tokens: int = LOOKUP_TOKENS  # ar-lookup: tokens proposed a step
     ar_constraint: str = "none"  # benchmark.constrain: none, json (skeleton forced), grounded (+ values in the words)
     pip_constraint: str = "none"  # benchmark.constrain: none, grounded (values in the words)
+    pip_span_length: str = "trained"  # span answers: trained (within each key's longest training value), any
     timing_batch_sizes: list[int] = field(default_factory=lambda: [1, 8, 32])
     timing_docs: int = 50
     warmup: int = 3
@@ -84,6 +85,8 @@ class EvalConfig:
             raise BenchError("--lookup-tokens must be at least 1")
         if self.pip_constraint not in PIP_CONSTRAINTS:
             raise BenchError(f"--pip-constraint must be one of {', '.join(PIP_CONSTRAINTS)} (got {self.pip_constraint})")
+        if self.pip_span_length not in SPAN_LENGTHS:
+            raise BenchError(f"--pip-span-length must be one of {', '.join(SPAN_LENGTHS)} (got {self.pip_span_length})")
         if self.pip_attention not in ATTENTION:
             raise BenchError(f"--pip-attention must be one of {', '.join(ATTENTION)}")
         if self.batch_size < 1 or self.max_new_tokens < 1 or self.timing_docs < 0 or self.warmup < 0:
@@ -278,7 +281,7 @@ def _runner(
         return ARRunner(adapter, mode, config)
 
     def run_pip(docs: Sequence[Document]) -> list[Prediction]:
-        results = adapter.pip(docs, budgets, config.pip_attention, config.pip_constraint)
+        results = adapter.pip(docs, budgets, config.pip_attention, config.pip_constraint, config.pip_span_length)
         return [Prediction(d.id, r.prompt, r.output, r.values, r.slots) for d, r in zip(docs, results, strict=True)]
 
     return run_pip
@@ -497,7 +500,7 @@ def evaluate(
             if isinstance(run, ARRunner)
             else {"attention": config.pip_attention, "budgets": budgets}
             | ({"constraint": config.pip_constraint} if config.pip_constraint != "none" else {})
-            | ({"answer": "span"} if span else {})
+            | ({"answer": "span", "span_length": config.pip_span_length} if span else {})
         )
         key = {
             "model": info["sha"],

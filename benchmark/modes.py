@@ -22,3 +22,6 @@ MODE_HELP = {
 # each; plain ar 979 ms a document): 3 and 5 tie (1,060 and 1,071 ms), 10 is slower (1,173 ms); 5 needs fewer
 # passes (92 a document against 98), which counts where a pass costs more (larger models, GPUs).
 LOOKUP_TOKENS = 5
+# How long a span answer may be read (``benchmark.pip.read_span``): within its key's longest value in the
+# model's training data (``config.pip_span_lengths``), or at any length.
+SPAN_LENGTHS = ("trained", "any")

@@ -244,6 +244,23 @@ def span_examples(tokenizer: Any, docs: Sequence[Document]) -> list[Example]:
     return out
 
 
+def longest_spans(
+    tokenizer: Any, examples: Sequence[Example], docs: Sequence[Document], own: dict[str, dict[str, int]] | None = None
+) -> dict[str, dict[str, int]]:
+    """Per doc type and key, the most tokens of a span the masks are trained to point at (``span_examples``,
+    one example per document, in order), merged with what an ``--init`` model declares (``own``): the bound
+    the harness reads spans within (``benchmark.pip.read_span``)."""
+    mask_id = tokenizer.convert_tokens_to_ids(MASK)
+    longest = {doc_type: dict(per_key) for doc_type, per_key in (own or {}).items()}
+    for doc, example in zip(docs, examples, strict=True):
+        masks = [i for i, t in enumerate(example.ids) if t == mask_id]
+        for key, first, last in zip(DOC_TYPES[doc.doc_type], masks[::2], masks[1::2], strict=True):
+            for a, b in zip(example.sources.get(first, []), example.sources.get(last, []), strict=True):
+                per_key = longest.setdefault(doc.doc_type, {})
+                per_key[key] = max(per_key.get(key, 0), b - a + 1)
+    return {doc_type: dict(sorted(per_key.items())) for doc_type, per_key in sorted(longest.items())}
+
+
 def _fields(doc: Document) -> list[dict[str, Any]]:
     return [{"key": k, "value": v, "present": v is not None} for k, v in doc.gold.items()]
 
@@ -360,7 +377,9 @@ def train(
     streams = {"ar": _kept(ar_examples(tokenizer, docs), config.max_len)} if config.mode == "ar" or config.mix_ar > 0 else {}
     if config.mode == "pip" and config.pip_answer == "span":
         budgets = {t: span_budgets(t) for t in sorted({d.doc_type for d in docs})}
-        streams["pip"] = _kept(span_examples(tokenizer, docs), config.max_len)
+        examples = span_examples(tokenizer, docs)
+        model.config.pip_span_lengths = longest_spans(tokenizer, examples, docs, getattr(model.config, "pip_span_lengths", None))
+        streams["pip"] = _kept(examples, config.max_len)
         _report_unprinted(streams["pip"], docs)
     elif config.mode == "pip":  # an AR --init declares no budgets; a token-answer PIP --init keeps its own
         own = getattr(model.config, "pip_budgets", None) if pip_answer(model.config) == "tokens" else None

@@ -13,9 +13,19 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from benchmark.adapters import load_adapter
 from benchmark.adapters.base import Decoding, ModelSpec
 from benchmark.cli import main
+from benchmark.data import Document
 from benchmark.pip import attention_mask_4d, derive_budgets, logit_positions, position_ids, value_spans
 from benchmark.pointer import MatchState, PointerConfig, PointerForCausalLM, vocabulary_tables
-from benchmark.train import TrainConfig, ar_examples, collate, new_model, pip_examples, shifted_loss, span_examples
+from benchmark.train import (
+    TrainConfig,
+    ar_examples,
+    collate,
+    longest_spans,
+    new_model,
+    pip_examples,
+    shifted_loss,
+    span_examples,
+)
 from datagen.build import BuildConfig, build
 from datagen.doctypes import DOC_TYPES
 from datagen.prompts import MASK, pip_instruction
@@ -305,7 +315,7 @@ def test_span_training_scores_the_copy_probabilities_the_harness_reads(dataset, 
     torch.testing.assert_close(loss, torch.stack(expected).mean(), rtol=1e-4, atol=1e-4)
 
 
-def test_the_harness_reads_a_span_model_in_one_forward_call(dataset, model_dir, tmp_path, capsys):
+def test_the_harness_reads_a_span_model_in_one_forward_call(dataset, model_dir, tmp_path, capsys, monkeypatch):
     span_dir = _span_model(model_dir, tmp_path / "span")
     adapter = load_adapter(ModelSpec(str(span_dir)))
     from benchmark.data import load_eval_set
@@ -326,6 +336,21 @@ def test_the_harness_reads_a_span_model_in_one_forward_call(dataset, model_dir, 
         assert result.slots == 2 * len(DOC_TYPES[doc.doc_type]) and tuple(result.values) == DOC_TYPES[doc.doc_type]
         flat = " ".join(result.prompt.split())
         assert all(value and value in flat for value in result.values.values())
+    # each key's span is read within the length its doc type declares for it (config.pip_span_lengths)
+    import benchmark.adapters.base as base
+    from benchmark.pip import read_span
+
+    lengths = {t: {k: i + 1 for i, k in enumerate(DOC_TYPES[t])} for t in DOC_TYPES}
+    adapter.model.config.pip_span_lengths, bounds = lengths, []
+    monkeypatch.setattr(
+        base, "read_span", lambda start, end, limit, longest: bounds.append(longest) or read_span(start, end, limit, longest)
+    )
+    adapter.pip(evalset.documents, budgets, "bidirectional")
+    assert bounds == [lengths[d.doc_type][k] for d in evalset.documents for k in DOC_TYPES[d.doc_type]]
+    bounds.clear()
+    assert [r.values for r in adapter.pip(evalset.documents, budgets, "bidirectional", span_length="any")] == [r.values for r in results]
+    assert set(bounds) == {None}
+    monkeypatch.undo()
     _copy_only(adapter.model, 0)  # the gate never copies: every key is unknown
     assert all(v is None for r in adapter.pip(evalset.documents, budgets, "bidirectional") for v in r.values.values())
     # grounding is for token answers: refused in one line, before any work
@@ -358,6 +383,38 @@ def test_a_span_is_read_from_its_start_on_and_only_when_the_start_mask_copies():
     assert read_span(torch.tensor([0.0, 0.3, 0.0, 0.4, 0.0]), torch.tensor([0.0, 0.9, 0.0, 0.1, 0.0])) == (1, 1)
     end = torch.tensor([0.5, 0.01, 0.02, 0.03, 0.44])
     assert read_span(start, end) == (2, 4) and read_span(start, end, limit=4) == (2, 3)  # nothing at or past the document's end
+
+
+def test_a_span_is_read_within_its_longest_length():
+    from benchmark.pip import read_span
+
+    start = torch.tensor([0.0, 0.6, 0.0, 0.0, 0.4, 0.0])
+    end = torch.tensor([0.0, 0.0, 0.1, 0.0, 0.05, 0.85])  # the likeliest end lies four tokens after the likeliest start
+    assert read_span(start, end) == (1, 5)
+    assert read_span(start, end, longest=2) == (4, 5)  # 0.4 * 0.85 within two tokens beats 0.6 * 0.1
+    assert read_span(start, end, longest=1) == (4, 4)  # a one-token bound: start and end on one token
+    assert read_span(start, end, limit=5, longest=3) == (1, 2)  # and never past the document's end
+    assert read_span(start, end, longest=10) == read_span(start, end)  # a bound longer than the document
+
+
+def test_longest_spans_count_the_tokens_each_key_is_trained_to_point_at(tokenizer):
+    """The bound a span model declares is its longest pointed value, per doc type and key, in tokens."""
+    keys = DOC_TYPES["receipt"]
+    short = {**dict.fromkeys(keys), "company": "ACME", "total": "12.50"}
+    long = {**dict.fromkeys(keys), "company": "ACME TRADING AND SONS", "total": "1,234.50"}
+    docs = [
+        Document("a", "receipt", "ACME\nTOTAL 12.50", short),
+        Document("b", "receipt", "ACME TRADING AND SONS\nTOTAL 1,234.50", long),
+        Document("c", "receipt", "NO VALUES HERE", {**dict.fromkeys(keys), "total": "9.99"}),  # not printed: nothing to count
+    ]
+    tokens = {v: len(tokenizer(" " + v, add_special_tokens=False)["input_ids"]) for v in ("ACME TRADING AND SONS", "1,234.50", "12.50")}
+    assert tokens["1,234.50"] > tokens["12.50"]
+    lengths = longest_spans(tokenizer, span_examples(tokenizer, docs), docs)
+    assert lengths == {"receipt": {"company": tokens["ACME TRADING AND SONS"], "total": tokens["1,234.50"]}}
+    # an --init model's own bounds are kept where they are longer, and for keys this run never points at
+    own = {"receipt": {"total": 40, "date": 3}, "form": {"full_name": 7}}
+    merged = longest_spans(tokenizer, span_examples(tokenizer, docs), docs, own)
+    assert merged == {"form": {"full_name": 7}, "receipt": {"company": tokens["ACME TRADING AND SONS"], "date": 3, "total": 40}}
 
 
 def test_span_answers_are_read_from_the_document_only(model_dir, tmp_path):

@@ -15,7 +15,18 @@ import benchmark.train as train_module
 from benchmark.cli import main
 from benchmark.data import Document, gold_values, load_eval_set, printed_spans
 from benchmark.pip import derive_budgets
-from benchmark.train import TrainConfig, ar_examples, collate, new_model, parse_duration, pip_examples, shifted_loss, span_examples, train
+from benchmark.train import (
+    TrainConfig,
+    ar_examples,
+    collate,
+    longest_spans,
+    new_model,
+    parse_duration,
+    pip_examples,
+    shifted_loss,
+    span_examples,
+    train,
+)
 from datagen.build import BuildConfig, build
 from datagen.prompts import MASK, ar_target, document_text
 from tests.helpers import sroie_receipts
@@ -156,6 +167,8 @@ def test_a_tiny_pip_run_from_the_ar_model_decreases_the_loss(dataset, ar_model, 
         examples = span_examples(tokenizer, docs)
         assert trained.config.pip_answer == "span" and not trained.config.span_copy
         assert all(set(budgets.values()) == {2} for budgets in trained.config.pip_budgets.values())
+        every = load_eval_set(str(dataset), "train").documents  # the model declares the bound of all it trained on
+        assert trained.config.pip_span_lengths == longest_spans(tokenizer, span_examples(tokenizer, every), every) != {}
     else:
         examples = pip_examples(tokenizer, docs, trained.config.pip_budgets)
     assert _loss(trained, examples, tokenizer, "bidirectional") < 0.8 * _loss(start, examples, tokenizer, "bidirectional")

@@ -290,15 +290,22 @@ class Adapter(ABC):
 
     @torch.inference_mode()
     def pip(
-        self, docs: Sequence[Document], budgets: dict[str, dict[str, int]], attention: str, constraint: str = "none"
+        self,
+        docs: Sequence[Document],
+        budgets: dict[str, dict[str, int]],
+        attention: str,
+        constraint: str = "none",
+        span_length: str = "trained",
     ) -> list[PIPResult]:
         """One forward pass; ``constraint="grounded"`` then keeps every value a run of the words (``ground_pip``).
-        A span answer is read from the prompt already, so it takes no constraint."""
+        A span answer is read from the prompt already, so it takes no constraint; ``span_length="trained"``
+        reads it within the key's longest training value (``config.pip_span_lengths``), ``"any"`` unbounded."""
         batch = self.pip_batch(docs, budgets)
         if self.pip_answer() == "span":
             if constraint != "none":
                 raise BenchError(f"a span answer takes no PIP constraint (got {constraint!r})")
-            return self._pip_spans(docs, batch, attention)
+            lengths = (getattr(self.model.config, "pip_span_lengths", None) or {}) if span_length == "trained" else {}
+            return self._pip_spans(docs, batch, attention, lengths)
         results = []
         for doc, prompt, logits in zip(docs, batch.prompts, self.pip_forward(batch, attention), strict=True):
             per_key = split_slots(logits.argmax(-1).tolist(), doc.doc_type, budgets[doc.doc_type])
@@ -309,8 +316,9 @@ class Adapter(ABC):
             results.append(PIPResult(prompt=prompt, output="\n".join(raw), values=values, slots=sum(map(len, per_key))))
         return results
 
-    def _pip_spans(self, docs: Sequence[Document], batch: Batch, attention: str) -> list[PIPResult]:
-        """Each key's value read from its two masks: the document's tokens from the first to the last one they point at."""
+    def _pip_spans(self, docs: Sequence[Document], batch: Batch, attention: str, lengths: dict[str, dict[str, int]]) -> list[PIPResult]:
+        """Each key's value read from its two masks: the document's tokens from the first to the last one they
+        point at, at most ``lengths[doc_type][key]`` tokens where given."""
         results = []
         for row, (doc, prompt, copy) in enumerate(
             zip(docs, batch.prompts, self.pip_forward(batch, attention, copy_probs=True), strict=True)
@@ -319,7 +327,8 @@ class Adapter(ABC):
             limit = self._document_end(ids, batch.positions[row][0])
             values: Values = {}
             for i, key in enumerate(DOC_TYPES[doc.doc_type]):
-                span = read_span(copy[SPAN_SLOTS * i], copy[SPAN_SLOTS * i + 1], limit)
+                longest = lengths.get(doc.doc_type, {}).get(key)
+                span = read_span(copy[SPAN_SLOTS * i], copy[SPAN_SLOTS * i + 1], limit, longest)
                 if span is not None and self._spacing is not None:
                     span = whole_words(span, ids, self._spacing, limit)
                 text = "" if span is None else " ".join(self.tokenizer.decode(ids[span[0] : span[1] + 1]).split())

@@ -119,10 +119,15 @@ class VisionEncoderDecoderAdapter(Adapter):
         return _per_doc_type(docs, lambda group: base.ar(group, max_new_tokens, decoding, constraint))
 
     def pip(
-        self, docs: Sequence[Document], budgets: dict[str, dict[str, int]], attention: str, constraint: str = "none"
+        self,
+        docs: Sequence[Document],
+        budgets: dict[str, dict[str, int]],
+        attention: str,
+        constraint: str = "none",
+        span_length: str = "trained",
     ) -> list[PIPResult]:
         base = super()
-        return _per_doc_type(docs, lambda group: base.pip(group, budgets, attention, constraint))
+        return _per_doc_type(docs, lambda group: base.pip(group, budgets, attention, constraint, span_length))
 
 
 def _per_doc_type(docs: Sequence[Document], run: Callable[[list[Document]], list[R]]) -> list[R]:
