@@ -45,8 +45,7 @@ from benchmark.pip import ATTENTION, attention_mask_4d, derive_budgets, pip_answ
 from benchmark.pointer import PointerConfig, PointerForCausalLM
 from datagen.build import DEFAULT_TOKENIZER
 from datagen.doctypes import DOC_TYPES
-from datagen.io import write_atomic
-from datagen.lazy import CONFIG_FILE
+from datagen.io import CONFIG_FILE, write_atomic
 from datagen.prompts import (
     DOCUMENT_OPEN,
     IGNORE_ID,
@@ -397,15 +396,16 @@ def train(
 
     checkpoint = out / ".train" / f"checkpoint-{config.digest()}.pt"
     step, elapsed, tokens, losses = 0, 0.0, 0, []
+    epochs: dict[str, list[list[Example]]] = {name: [] for name in streams}
     if checkpoint.is_file():
         state = torch.load(checkpoint, weights_only=False)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, elapsed, tokens, losses = state["step"], state["elapsed"], state["tokens"], state["losses"]
         rng.setstate(state["rng"])
+        epochs = {name: [[streams[name][i] for i in batch] for batch in left] for name, left in state["epochs"].items()}
         tqdm.write(f"resuming from step {step} ({elapsed / 60:.1f} min trained)", file=sys.stderr)
 
-    epochs: dict[str, list[list[Example]]] = {name: [] for name in streams}
     start, last_save = time.perf_counter() - elapsed, time.perf_counter()
     bar = tqdm(desc=f"train {config.mode}", unit="step", initial=step, total=config.steps)
     while _progress(config, step, elapsed) < 1.0:
@@ -429,9 +429,9 @@ def train(
         bar.set_postfix(loss=f"{sum(losses[-20:]) / len(losses[-20:]):.3f}", tok_s=f"{tokens / elapsed:.0f}", min=f"{elapsed / 60:.1f}")
         if time.perf_counter() - last_save > CHECKPOINT_EVERY_S:
             state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng.getstate()}
+            state["epochs"] = _batch_indices(epochs, streams)  # the epochs' remaining order: a resumed run goes on as this one
             _save_checkpoint(checkpoint, {**state, "step": step, "elapsed": elapsed, "tokens": tokens, "losses": losses})
             last_save = time.perf_counter()
-            epochs = {name: [] for name in streams}  # a resumed run cannot know the epochs' remaining order; start anew here too
     bar.close()
 
     summary = {
@@ -450,6 +450,13 @@ def train(
     _write_card(out, config, summary, scores, command, device, eval_split)
     checkpoint.unlink(missing_ok=True)
     return out
+
+
+def _batch_indices(epochs: dict[str, list[list[Example]]], streams: dict[str, list[Example]]) -> dict[str, list[list[int]]]:
+    """Each stream's batches still to run, as positions in the stream: what a checkpoint stores so that when and
+    whether a run checkpoints (every few minutes of wall clock) never changes which batch comes next."""
+    where = {name: {id(example): i for i, example in enumerate(stream)} for name, stream in streams.items()}
+    return {name: [[where[name][id(e)] for e in batch] for batch in left] for name, left in epochs.items()}
 
 
 def _report_unprinted(examples: Sequence[Example], docs: Sequence[Document]) -> None:

@@ -199,6 +199,17 @@ def test_a_tiny_pip_run_from_the_ar_model_decreases_the_loss(dataset, ar_model, 
         assert data["modes"]["pip"]["budget_overflow"] == 0 and all(set(b.values()) == {2} for b in data["config"]["pip_budgets"].values())
 
 
+def test_checkpoints_do_not_change_the_weights(dataset, tmp_path, monkeypatch):
+    """Checkpoints come every few minutes of wall clock, so a faster machine takes fewer: the same --steps must
+    give the same weights however many were taken."""
+    monkeypatch.setattr(train_module, "CHECKPOINT_EVERY_S", 1e9)  # never
+    never = train(_config(dataset, steps=6), tmp_path / "never", eval_docs=0)
+    monkeypatch.setattr(train_module, "CHECKPOINT_EVERY_S", 0)  # after every step
+    always = train(_config(dataset, steps=6), tmp_path / "always", eval_docs=0)
+    a, b = load_file(never / "model.safetensors"), load_file(always / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_an_interrupted_run_resumes_to_the_same_weights(dataset, tmp_path, monkeypatch):
     monkeypatch.setattr(train_module, "CHECKPOINT_EVERY_S", 0)  # checkpoint after every step
     whole = train(_config(dataset), tmp_path / "whole", eval_docs=0)
