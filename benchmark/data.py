@@ -18,6 +18,7 @@ from typing import Any
 from benchmark.errors import BenchError, first_line
 from benchmark.metrics import Values
 from datagen.doctypes import DOC_TYPES
+from datagen.io import CONFIG_FILE
 from datagen.prompts import document_text, word_offsets
 
 TEXT_COLUMNS = ("id", "doc_type", "words", "line_ids", "fields")
@@ -127,7 +128,7 @@ def _open_split(dataset: str, split: str, images: bool, revision: str | None) ->
     try:
         if local.is_dir():
             _check_local(local, dataset, split)
-            if images and (local / "build_config.json").is_file():
+            if images and (local / CONFIG_FILE).is_file():
                 from datagen.lazy import load
 
                 splits = load(local)  # renders images on access for layout-only builds

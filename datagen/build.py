@@ -36,7 +36,6 @@ import os
 import queue
 import random
 import re
-import shlex
 import shutil
 import signal
 import sys
@@ -59,7 +58,7 @@ from datagen.doctypes import DOC_TYPES
 from datagen.errors import DatagenError
 from datagen.features import dataset_features, record_to_row
 from datagen.fonts import FONT_DIR
-from datagen.io import write_atomic
+from datagen.io import CONFIG_FILE, write_atomic
 from datagen.ocr import ENGINES, engine_version, load_engine, ocr_record
 from datagen.ocr_noise import NOISE_FILE, noise_model
 from datagen.pipeline import encode_image, generate
@@ -478,11 +477,6 @@ def read_state(out: Path) -> dict[str, Any]:
     return state
 
 
-def command_line() -> str:
-    """The command as typed, for the card (``datagen`` plus this process's arguments)."""
-    return shlex.join(["datagen", *sys.argv[1:]])
-
-
 def _matching_state(config: BuildConfig, out: Path) -> dict[str, Any] | None:
     """The state of the build in ``out`` if there is one; one with another configuration is an error."""
     if not _state_path(out).exists():
@@ -502,7 +496,7 @@ def _matching_state(config: BuildConfig, out: Path) -> dict[str, Any] | None:
     return state
 
 
-def _prepare(config: BuildConfig, out: Path) -> dict[str, Any]:
+def _prepare(config: BuildConfig, out: Path, command: str) -> dict[str, Any]:
     """Create or reuse the output folder; refuse a folder that holds anything else.
 
     Slices started together on a new folder all land here: the first to take ``build.lock`` calibrates
@@ -531,7 +525,7 @@ def _prepare(config: BuildConfig, out: Path) -> dict[str, Any]:
                 "config_hash": config.digest(),
                 "inputs": input_digests(config),
                 "generator_version": __version__,
-                "command": command_line(),
+                "command": command,
                 "budgets": budgets,
                 "shards": [s.path for s in shard_plan(config)],
             }
@@ -650,10 +644,14 @@ def _exit_on_sigterm(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
-def build(config: BuildConfig, out: Path, workers: int | None = None, shards: str | None = None) -> Path | None:
-    """Build (or resume) ``out``; returns the card path when the dataset is complete."""
+def build(
+    config: BuildConfig, out: Path, workers: int | None = None, shards: str | None = None, command: str = "datagen.build.build()"
+) -> Path | None:
+    """Build (or resume) ``out``; returns the card path when the dataset is complete. ``command`` is what the card
+    and ``build_config.json`` record as the way it was made (the command line gives its own; a Python caller may
+    pass theirs): the configuration itself is recorded in full either way."""
     k, n = parse_slice(shards)
-    state = _prepare(config, out)
+    state = _prepare(config, out, command)
     budgets = state["budgets"]
     (out / "data").mkdir(parents=True, exist_ok=True)
     remove_dead_temps(out)
@@ -763,7 +761,7 @@ def finalize_build(out: Path, trusted: frozenset[str] = frozenset()) -> Path:
         raise DatagenError(f"{out}/data holds files that are not shards of this build: {describe_problems(stray)}; move them out")
     public = {k: state[k] for k in ("config", "config_hash", "inputs", "generator_version", "command", "budgets") if k in state}
     try:
-        write_atomic(out / "build_config.json", json.dumps(public, indent=1).encode())  # read by datagen.lazy
+        write_atomic(out / CONFIG_FILE, json.dumps(public, indent=1).encode())  # read by datagen.lazy
         return write_card(out, state, [info for _, info, _ in checked])
     except OSError as exc:  # a full disk: every shard is safe, only the card is missing; merge writes it
         raise DatagenError(

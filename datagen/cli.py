@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -128,7 +129,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     # costs more than it saves there, and its threads take time from the workers on the same cores
     # (~8% of a one-worker layout-only build). The user's own setting wins.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    card = build(config, Path(args.out), workers=args.workers, shards=args.shards)
+    card = build(config, Path(args.out), workers=args.workers, shards=args.shards, command=shlex.join(["datagen", *args.argv]))
     if card is None:
         print(f"slice {args.shards} of {args.out} done; when every slice is, run: datagen merge {args.out}")
     else:
@@ -394,7 +395,9 @@ def run_command(prog: str, args: argparse.Namespace, user_errors: type[Exception
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_command("datagen", build_parser().parse_args(argv), DatagenError)
+    args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the command as typed, for the card
+    return run_command("datagen", args, DatagenError)
 
 
 if __name__ == "__main__":

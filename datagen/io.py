@@ -1,10 +1,13 @@
-"""Atomic file writes: a reader never sees a half-written file, even after kill -9."""
+"""Atomic file writes (a reader never sees a half-written file, even after kill -9), and the names of the
+files a build folder holds beside its data, spelled once."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+
+CONFIG_FILE = "build_config.json"  # a build's configuration, generator version and command: what makes it reproducible
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -18,10 +18,9 @@ from datasets import DatasetDict, IterableDatasetDict, load_dataset
 from PIL import Image
 
 from datagen.errors import DatagenError
+from datagen.io import CONFIG_FILE
 from datagen.pipeline import encode_image, generate
 from datagen.template import load_template_cached
-
-CONFIG_FILE = "build_config.json"
 
 
 def render_image(template_id: str, seed: int, locale: str, config: dict[str, Any], image_format: str = "jpeg") -> bytes:

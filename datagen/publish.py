@@ -15,8 +15,9 @@ from pathlib import Path
 from datagen.build import BuildConfig, read_state, shard_plan, verify_build
 from datagen.card import read_card_yaml
 from datagen.errors import DatagenError
+from datagen.io import CONFIG_FILE
 
-UPLOAD_PATTERNS = ["README.md", "build_config.json", "dataset_stats.json", "data/*.parquet"]
+UPLOAD_PATTERNS = ["README.md", CONFIG_FILE, "dataset_stats.json", "data/*.parquet"]
 MAX_FILES_PER_FOLDER = 10_000  # Hub guidance
 MAX_FILE_BYTES = 50 * 1024**3  # Hub hard limit per file
 
@@ -57,7 +58,7 @@ def check_folder(out: Path) -> UploadPlan:
     too_big = [p for p in data_files if p.stat().st_size > MAX_FILE_BYTES]
     if too_big:
         raise DatagenError(f"{too_big[0]} is larger than the Hub's 50 GB per-file limit")
-    files = [out / name for name in ("README.md", "build_config.json", "dataset_stats.json") if (out / name).exists()] + data_files
+    files = [out / name for name in ("README.md", CONFIG_FILE, "dataset_stats.json") if (out / name).exists()] + data_files
     return UploadPlan(files, sum(p.stat().st_size for p in files))
 
 

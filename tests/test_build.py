@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -38,6 +40,17 @@ def layout_build(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("build") / "ds"
     build(config(), out, workers=1)
     return out
+
+
+def test_the_card_records_the_command_that_made_the_build(layout_build, tmp_path):
+    """A Python caller's build records what it was given (not the caller's own sys.argv); the command line its argv."""
+    assert json.loads((layout_build / "build_config.json").read_text())["command"] == "datagen.build.build()"
+    build(config(n=6, shard_size=6), tmp_path / "py", workers=1, command="python make_data.py --small")
+    args = ["build", "--n", "6", "--image-format", "none", "--calibration-docs", "60", "--out", str(tmp_path / "cli")]
+    assert main(args) == 0
+    for out, command in ((tmp_path / "py", "python make_data.py --small"), (tmp_path / "cli", shlex.join(["datagen", *args]))):
+        assert json.loads((out / "build_config.json").read_text())["command"] == command
+        assert command in (out / "README.md").read_text()
 
 
 def test_parse_count_accepts_the_spellings_of_a_million():

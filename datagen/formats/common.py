@@ -27,6 +27,7 @@ from typing import Any
 from datagen import __version__
 from datagen.doctypes import DOC_TYPES, LINE_ITEM_COLUMNS
 from datagen.errors import DatagenError
+from datagen.io import CONFIG_FILE
 from datagen.record import grid_boxes
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels
@@ -356,7 +357,7 @@ def iter_rows(dataset: str | Path, images: bool = True) -> Iterator[Row]:
     if not path.is_dir():
         raise DatagenError(f"{dataset}: no such dataset directory")
     try:
-        if (path / "build_config.json").is_file():
+        if (path / CONFIG_FILE).is_file():
             from datagen.lazy import load
 
             splits = load(path, decode=False)
