@@ -358,18 +358,55 @@ def test_real_documents_get_their_own_titled_section_ahead_of_generated_ones(tmp
 
 
 def test_a_model_retrained_into_the_same_folder_is_named_by_its_weights(tmp_path):
-    """Same id, other sha: two models, so both rows keep their place and the tables say which weights each is."""
+    """Same id, other sha: two models; with --all both rows keep their place and the tables say which weights each is."""
     retrained = results("models/pip-ref", modes={"pip": (0.95, 40.0)}, created="2026-11-03T00:00:00Z")
     retrained["model"]["sha"] = "9f" * 32
     folder = write_runs(
         tmp_path / "results",
         {"old.json": results("models/pip-ref", modes={"pip": (0.90, 50.0)}), "new.json": retrained, "other.json": results("org/other")},
     )
-    assert build(folder, tmp_path / "board") == 0
+    assert build(folder, tmp_path / "board", "--all") == 0
     readme = (tmp_path / "board" / "README.md").read_text()
     old_sha = hashlib.sha256(b"models/pip-ref").hexdigest()[:8]
     names = [line.split(" | ")[0].removeprefix("| ") for line in table_lines(readme, "data/synth-kie · test")]
     assert names == ["models/pip-ref @9f9f9f9f", "models/pip-ref @" + old_sha, "org/other", "org/other"]
+
+
+def test_the_board_shows_each_models_current_weights_and_all_shows_the_history(tmp_path, capsys):
+    """A leaderboard of record: a model id stands for the weights of its newest run; earlier weights are history."""
+    earlier = results("pip-ref", modes={"pip": (0.99, 40.0)}, created="2026-11-01T00:00:00Z")
+    earlier["model"]["sha"] = "9f" * 32  # retired weights that scored better on a set the current ones never ran
+    real = results("pip-ref", dataset="sroie:sroie-dev", fingerprint="ef" * 32, created="2026-11-02T00:00:00Z")
+    real["model"]["sha"] = "9f" * 32
+    folder = write_runs(
+        tmp_path / "results",
+        {
+            "earlier.json": earlier,
+            "real.json": real,
+            "current.json": results("pip-ref"),
+            "other.json": results("ar-ref", created="2026-10-01T00:00:00Z"),
+        },
+    )
+    assert build(folder, tmp_path / "board") == 0
+    assert "3 rows of earlier weights left out (--all shows them)" in capsys.readouterr().err
+    readme = (tmp_path / "board" / "README.md").read_text()
+    assert "sroie" not in readme and "@" not in readme  # the retired weights' only section is gone, and names need no sha
+    names = [line.split(" | ")[0].removeprefix("| ") for line in table_lines(readme, "data/synth-kie · test")]
+    assert sorted(names) == ["ar-ref", "ar-ref", "pip-ref", "pip-ref"]
+    assert build(folder, tmp_path / "all", "--all") == 0
+    assert "left out" not in capsys.readouterr().err
+    everything = (tmp_path / "all" / "README.md").read_text()
+    assert "sroie" in everything and "pip-ref @9f9f9f9f" in everything
+
+
+def test_a_span_read_at_any_length_is_its_own_row():
+    bounded, unbounded = results("models/pip-ref", modes={"pip": (0.54, 20.0)}), results("models/pip-ref", modes={"pip": (0.50, 20.0)})
+    for run in (bounded, unbounded):
+        run["model"]["pip_answer"] = "span"
+    unbounded["config"]["pip_span_length"] = "any"
+    rows, dropped = dedupe(rows_from_run("a.json", bounded) + rows_from_run("b.json", unbounded))
+    mode = next(c for c in COLUMNS if c.key == "mode")
+    assert dropped == [] and sorted(mode.text(r) for r in rows) == ["PIP (span)", "PIP (span, any length)"]
 
 
 def test_duplicate_created_times_compare_across_offsets(tmp_path):

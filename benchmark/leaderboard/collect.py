@@ -77,9 +77,10 @@ class Row:
 
 def _decoding(data: dict[str, Any], mode: str) -> str:
     """How the mode's values were decoded: the run's constraint, or ``span`` for a span-answer model's PIP
-    (which takes no constraint), so a table tells the two PIP answer forms apart (``PIP (span)``)."""
+    (which takes no constraint), so a table tells the two PIP answer forms apart (``PIP (span)``); a span read
+    at any length rather than within the model's trained lengths (``--pip-span-length any``) is its own row."""
     if mode == "pip" and data["model"].get("pip_answer") == "span":
-        return "span"
+        return "span" if data["config"].get("pip_span_length", "trained") == "trained" else "span, any length"
     return data["config"].get("ar_constraint" if mode in AR_MODES else "pip_constraint", "none")
 
 
@@ -202,6 +203,18 @@ def dedupe(rows: Sequence[Row]) -> tuple[list[Row], list[str]]:
                 f"dropped {row.file} ({row.mode}): {winner.file} has the same model sha, dataset fingerprint, mode, decoding and hardware and {why}"
             )
     return [row for row in rows if row in kept], messages
+
+
+def current_weights(rows: Sequence[Row]) -> list[Row]:
+    """The rows of each model id's current weights: the sha its most recent run scored.
+
+    A model retrained into the same folder, or a shipped model replaced by a release, keeps its older
+    results files as history; a leaderboard of record shows what the name stands for now
+    (``leaderboard build --all`` shows the history too)."""
+    current: dict[str, str] = {}
+    for row in sorted(rows, key=lambda r: (r.created, r.file)):
+        current[row.model_id] = row.model_sha
+    return [row for row in rows if row.model_sha == current[row.model_id]]
 
 
 def name_models(rows: Sequence[Row]) -> list[Row]:

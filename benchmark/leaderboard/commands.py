@@ -16,7 +16,7 @@ from pathlib import Path
 
 from benchmark.errors import BenchError
 from benchmark.leaderboard import markdown, page
-from benchmark.leaderboard.collect import Row, dedupe, load_runs, name_models, rows_from_run
+from benchmark.leaderboard.collect import Row, current_weights, dedupe, load_runs, name_models, rows_from_run
 from benchmark.leaderboard.view import family_colours, sections
 from datagen.io import write_atomic
 
@@ -41,6 +41,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the outputs go (default: %(default)s)")
     build.add_argument("--skip-invalid", action="store_true", help="report invalid results files and build from the rest")
     build.add_argument("--verbose", action="store_true", help="name every older duplicate row left out (default: how many)")
+    build.add_argument(
+        "--all", action="store_true", help="also show the rows of earlier weights of each model id (default: its current weights only)"
+    )
     build.set_defaults(func=run_build)
 
     serve = actions.add_parser("serve", help=f"serve a built leaderboard on http://{HOST}")
@@ -85,6 +88,11 @@ def run_build(args: argparse.Namespace) -> int:
             "as a newer run; --verbose names them)",
             file=sys.stderr,
         )
+    if not args.all:
+        shown = current_weights(rows)
+        if len(shown) < len(rows):
+            print(f"pip-bench: {len(rows) - len(shown)} rows of earlier weights left out (--all shows them)", file=sys.stderr)
+        rows = shown
     outputs = render_outputs(name_models(rows), len(runs))
     try:
         for name, data in outputs.items():
