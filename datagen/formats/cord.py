@@ -2,7 +2,8 @@
 rows are an ``image`` and a ``ground_truth`` JSON string (``gt_parse``, ``meta``, ``valid_line``, ...).
 
 Import. Words are the ``valid_line`` words in file order (one box each, the quad's bounding box); a
-printed line is a run of consecutive words with one ``row_id``. Real CORD annotates three keys of the
+printed line is the words with one ``row_id``, wherever they stand in the file (a wrapped item name's second
+line comes between its first line and that line's price). Real CORD annotates three keys of the
 receipt schema: ``total`` (``total.total_price``), ``subtotal`` (``sub_total.subtotal_price``) and
 ``tax`` (``sub_total.tax_price``); company, date and address are anonymised away, so they stay
 unannotated. The words of a value are the non-key words (``is_key`` 0) of the ``valid_line`` entries of
@@ -190,11 +191,13 @@ def _quad_points(quad: dict[str, Any], where: str) -> list[float]:
 
 
 def _line_ids(row_ids: Sequence[Any]) -> list[int] | None:
-    """A line per run of consecutive words with one ``row_id``, numbered from 0; None (make_record's
-    geometric default) unless every word has an integer row id."""
+    """A line per ``row_id``, numbered from 0 in the order the rows first appear; None (make_record's
+    geometric default) unless every word has an integer row id. A row's words need not be consecutive: an item
+    name wrapped onto two lines puts its second line's words before the first line's price."""
     if not all(isinstance(r, int) and not isinstance(r, bool) for r in row_ids):
         return None
-    return [line for line, (_, run) in enumerate(groupby(row_ids)) for _ in run]
+    lines: dict[int, int] = {}
+    return [lines.setdefault(row, len(lines)) for row in row_ids]
 
 
 def _place(doc_type: str, key: str) -> tuple[str, ...]:
