@@ -376,6 +376,7 @@ def test_the_board_shows_each_models_current_weights_and_all_shows_the_history(t
     """A leaderboard of record: a model id stands for the weights of its newest run; earlier weights are history."""
     earlier = results("pip-ref", modes={"pip": (0.99, 40.0)}, created="2026-11-01T00:00:00Z")
     earlier["model"]["sha"] = "9f" * 32  # retired weights that scored better on a set the current ones never ran
+    relabelled = results("pip-ref@0123abcd", dataset="data/old", fingerprint="01" * 32, created="2026-10-01T00:00:00Z")
     real = results("pip-ref", dataset="sroie:sroie-dev", fingerprint="ef" * 32, created="2026-11-02T00:00:00Z")
     real["model"]["sha"] = "9f" * 32
     folder = write_runs(
@@ -383,14 +384,17 @@ def test_the_board_shows_each_models_current_weights_and_all_shows_the_history(t
         {
             "earlier.json": earlier,
             "real.json": real,
+            "relabelled.json": relabelled,  # an older run named NAME@REVISION: a version of pip-ref, not a model of its own
             "current.json": results("pip-ref"),
             "other.json": results("ar-ref", created="2026-10-01T00:00:00Z"),
         },
     )
     assert build(folder, tmp_path / "board") == 0
-    assert "3 rows of earlier weights left out (--all shows them)" in capsys.readouterr().err
+    assert "5 rows of earlier weights left out (--all shows them)" in capsys.readouterr().err
     readme = (tmp_path / "board" / "README.md").read_text()
-    assert "sroie" not in readme and "@" not in readme  # the retired weights' only section is gone, and names need no sha
+    assert (
+        "sroie" not in readme and "data/old" not in readme and "@" not in readme
+    )  # the retired weights' only section is gone, and names need no sha
     names = [line.split(" | ")[0].removeprefix("| ") for line in table_lines(readme, "data/synth-kie · test")]
     assert sorted(names) == ["ar-ref", "ar-ref", "pip-ref", "pip-ref"]
     assert build(folder, tmp_path / "all", "--all") == 0

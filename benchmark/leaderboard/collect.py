@@ -210,11 +210,16 @@ def current_weights(rows: Sequence[Row]) -> list[Row]:
 
     A model retrained into the same folder, or a shipped model replaced by a release, keeps its older
     results files as history; a leaderboard of record shows what the name stands for now
-    (``leaderboard build --all`` shows the history too)."""
+    (``leaderboard build --all`` shows the history too). ``NAME@REVISION`` (a Hub revision, or the label
+    ``scripts/relabel_results.py`` gave retired weights) is a version of ``NAME``."""
     current: dict[str, str] = {}
     for row in sorted(rows, key=lambda r: (r.created, r.file)):
-        current[row.model_id] = row.model_sha
-    return [row for row in rows if row.model_sha == current[row.model_id]]
+        current[_base_name(row.model_id)] = row.model_sha
+    return [row for row in rows if row.model_sha == current[_base_name(row.model_id)]]
+
+
+def _base_name(model_id: str) -> str:
+    return model_id.split("@", 1)[0]
 
 
 def name_models(rows: Sequence[Row]) -> list[Row]:
