@@ -118,7 +118,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a reference AR or PIP model (a small Llama) on a datagen dataset")
-    p.add_argument("--mode", required=True, choices=["ar", "pip"])
+    p.add_argument("--mode", required=True, choices=["ar", "pip"], help="what the model learns: AR (JSON answers) or PIP (masked prompts)")
     p.add_argument(
         "--dataset",
         required=True,
@@ -135,14 +135,19 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output model directory (save_pretrained layout)")
     p.add_argument("--init", default=None, help="start from this model directory (e.g. the AR model for PIP)")
     stop = p.add_argument_group("when to stop (give at least one; the first reached ends the run)")
-    stop.add_argument("--steps", type=int, default=None)
+    stop.add_argument("--steps", type=int, default=None, help="optimizer steps of --batch-size examples")
     stop.add_argument("--time-budget", default=None, help="e.g. 60m, 1.5h, 900s")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--device", default="cpu", help="torch device: cpu (default), cuda, cuda:1, mps")
+    p.add_argument("--batch-size", type=int, default=16, help="examples a step (default 16)")
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default 2e-3 from scratch, 5e-4 with --init)")
     p.add_argument("--max-len", type=int, default=1280, help="longest example in tokens; longer ones are skipped and counted")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--pip-attention", default="bidirectional", choices=["causal", "bidirectional"])
+    p.add_argument("--seed", type=int, default=0, help="initial weights and example order (default 0)")
+    p.add_argument(
+        "--pip-attention",
+        default="bidirectional",
+        choices=["causal", "bidirectional"],
+        help="attention over the answer span in PIP examples (default bidirectional, as the harness runs it)",
+    )
     p.add_argument(
         "--pip-answer",
         default="tokens",
@@ -163,10 +168,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         default=8,
         help="pointer head, AR span copy: favour sources that continue the answer, matched over up to N tokens (0: off)",
     )
-    size.add_argument("--hidden-size", type=int, default=256)
-    size.add_argument("--layers", type=int, default=4)
-    size.add_argument("--heads", type=int, default=4)
-    size.add_argument("--intermediate-size", type=int, default=768)
+    size.add_argument("--hidden-size", type=int, default=256, help="width of the Llama (default 256)")
+    size.add_argument("--layers", type=int, default=4, help="decoder layers (default 4)")
+    size.add_argument("--heads", type=int, default=4, help="attention heads (default 4)")
+    size.add_argument("--intermediate-size", type=int, default=768, help="MLP width (default 768)")
     p.set_defaults(func=_cmd_train)
 
 
@@ -178,7 +183,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         required=True,
         help="local dataset directory (a datagen build or import), Hub dataset id, or KIND:PATH for a real dataset (sroie:, cord:, funsd:, layoutlm:)",
     )
-    p.add_argument("--split", default="test")
+    p.add_argument("--split", default="test", help="the dataset split to score (default test)")
     p.add_argument("--limit", type=int, default=None, help="evaluate the first N rows of the split")
     p.add_argument(
         "--modes",
@@ -189,9 +194,9 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--batch-size", type=int, default=8, help="batch size of the scoring pass")
     p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1, mps")
-    p.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
+    p.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"], help="weights' dtype (default float32)")
     p.add_argument("--revision", default=None, help="model revision (branch, tag or commit)")
-    p.add_argument("--dataset-revision", default=None)
+    p.add_argument("--dataset-revision", default=None, help="Hub dataset revision (branch, tag or commit)")
     p.add_argument("--adapter", default=None, help="force a model adapter (default: chosen from the model's config)")
     p.add_argument("--trust-remote-code", action="store_true", help="allow the model's own Python code to run (off by default)")
     p.add_argument("--pip-attention", default="bidirectional", choices=["causal", "bidirectional"], help="attention over the answer span")

@@ -221,7 +221,9 @@ class MalaysianShopProvider(ShopProvider):
             rob = f"{self.random_element(_MS_STATES)}{self.numerify('0######')}"
             rob = f"{rob}-{check}" if self.random_int(0, 1) else rob
             number = rob if shape <= 7 or year < 2017 else f"{year}03{self.numerify('0#####')} ({rob})"
-        form = self.random_int(0, 3)
+        form = self.random_int(0, 4)
+        if form == 4:  # bare on its own line: 123456-X
+            return number
         if form == 0:
             return f"({number})"
         label = self.random_element(_MS_REG_LABELS)

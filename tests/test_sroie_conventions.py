@@ -3,7 +3,9 @@
 receipts print above it (a person's name, an outlet, a welcome line), ``total`` the amount paid after the
 cash-rounding adjustment, as a bare number (an "RM" printed next to it is a word of its own), with the total
 before rounding, the adjustment, cash tendered and change printed as distractors, and ``date`` the date only,
-printed once: labelled in the header, on an unlabelled till line with the time and codes, or at the bottom."""
+printed once: labelled in the header, on an unlabelled till line with the time and codes (the date first or
+last), right under the name, or at the bottom. The registration number is printed on its own line or after the name
+on the name's line, never as part of ``company``; a tax summary may carry a "TOTAL" row that is not the total."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ BARE_AMOUNT = re.compile(r"\d{1,3}(,\d{3})*\.\d\d|\d+\.\d\d")  # 1,234.50 or 123
 
 _NUMBER = r"(\d{6,7}-[A-Z]|(19|20)\d\d01\d{6} \(\d{6,7}-[A-Z]\)|[A-Z]{2}\d{7}(-[A-Z])?|(19|20)\d\d03\d{6} \([A-Z]{2}\d{7}(-[A-Z])?\))"
 _LABEL = r"(Co\. Reg\. No\.|Co\. Reg\. No:|Company No\.|Company No:|Co\. No:|Reg\. No:|ROC No\.)"
-MS_REG_NO = re.compile(rf"\({_NUMBER}\)|\({_LABEL} {_NUMBER}\)|{_LABEL} {_NUMBER}")
+MS_REG_NO = re.compile(rf"{_NUMBER}|\({_NUMBER}\)|\({_LABEL} {_NUMBER}\)|{_LABEL} {_NUMBER}")
 REGISTRY = {  # what other countries' registry ids start with, and how many digits they carry
     "de_DE": (r"(HRB|HRA|Amtsgericht|Handelsregister|Registergericht)", (4, 5)),
     "fr_FR": (r"(RCS|SIREN|SIRET|R\.C\.S\.)", (9, 14)),
@@ -62,6 +64,7 @@ def test_malaysian_registration_numbers_have_the_printed_shapes():
     shapes = {re.sub(r"\d", "9", re.sub(r"[A-Z]{2}\d{7}", "ROB", n)).split()[0] for n in numbers}
     assert len(shapes) >= 8  # bare in brackets, labelled, old and new numbers, business registrations
     assert any(n.startswith("(") and n[1].isdigit() for n in numbers)
+    assert any(n[0].isdigit() and n[-2] == "-" for n in numbers)  # bare: 123456-X
     assert any(re.search(r"\d{12} \(", n) for n in numbers)  # new 12-digit number, old one in brackets
     assert any(re.search(r"[A-Z]{2}\d{7}", n) for n in numbers)  # a business registration
 
@@ -103,7 +106,7 @@ def test_total_is_the_rounded_amount_paid(template_id):
 @pytest.mark.parametrize("template_id", MS_RECEIPTS)
 def test_printed_ladder_has_one_total_field_and_a_registration_line_of_its_own(template_id):
     template = load_template_cached(template_id)
-    reg_lines = rounding_lines = 0
+    reg_lines = rounding_lines = name_line_regs = 0
     for seed in range(60):
         doc, layout = make_layout(template, seed, "en_MS")
         total_words = [w for w in layout.words if w.field == "total"]
@@ -119,9 +122,15 @@ def test_printed_ladder_has_one_total_field_and_a_registration_line_of_its_own(t
         if reg:
             reg_lines += 1
             assert reg[0] == max(company_lines) + 1, seed  # right under the name, never part of it
+        if doc.typed["reg_at"] == "name_line":  # after the name, on the name's line: (123456-X)
+            name_line_regs += 1
+            reg_short = doc.var_values["reg_short"]
+            assert re.fullmatch(r"\(\d{6}-[A-Z]\)", reg_short), seed
+            assert reg_short in " ".join(texts[line] for line in company_lines | {max(company_lines) + 1}), seed
+            assert reg_short not in doc.values["company"], seed
         if any(text.endswith(" " + doc.var_values["rounding"]) and "ound" in text.lower() for text in texts.values()):
             rounding_lines += 1
-    assert 0 < reg_lines < 60 and 0 < rounding_lines < 60  # each printed with a probability
+    assert 0 < reg_lines < 60 and 0 < rounding_lines < 60 and 0 < name_line_regs < 60  # each with a probability
 
 
 def _line_texts(layout) -> dict[int, str]:
@@ -153,7 +162,7 @@ def test_lines_above_the_name_are_never_part_of_company(template_id):
         if head != "none":
             shapes[head] += 1
     assert 0.2 < sum(shapes.values()) / n < 0.6  # the plain shape (the name first) stays the most common
-    assert {"person", "welcome", "outlet"} <= set(shapes), shapes
+    assert {"person", "welcome", "outlet", "code"} <= set(shapes), shapes
 
 
 DATE_ONLY = re.compile(r"\d{1,4}[-/. ][0-9A-Za-z]+\.?[-/. ]\d{2,4}|[A-Za-z]+\.? \d{1,2}, \d{4}")  # 19/10/2018, 19 Oct 2018, Oct 19, 2018
@@ -177,13 +186,16 @@ def test_date_is_printed_once_as_the_date_only(template_id):
         assert DATE_ONLY.fullmatch(value) and not re.search(r"\d:\d\d|[AP]M", value, re.I), (seed, value)
         time_ids = [i for i, w in enumerate(words) if w.field == "time"]
         assert " ".join(words[i].text for i in time_ids) == doc.values["time"], seed  # the time: once, apart
-        assert words[time_ids[0]].line in (line, line + 1), seed  # next to the date (its label may wrap the value)
+        assert abs(words[time_ids[0]].line - line) <= 1, seed  # next to the date (a narrow column may wrap either)
         total_line = next(w.line for w in words if w.field == "total")
         item_lines = [w.line for w in words if w.item is not None]
         place = doc.typed["date_at"]
         places[place] += 1
         if place.startswith("footer"):
             assert line > total_line, seed  # near the bottom, after the totals
+        elif place == "top":  # right under the name (and its registration line), before the address
+            address_line = min(w.line for w in words if w.field == "address")
+            assert max(w.line for w in words if w.field == "company") < line < address_line, seed
         else:
             assert line < min(item_lines, default=total_line), seed  # in the header
         if place in ("line", "footer"):  # unlabelled: the date starts its line; only time and codes follow
@@ -191,7 +203,12 @@ def test_date_is_printed_once_as_the_date_only(template_id):
             assert on_line[0].field == "date", seed
             rest = " ".join(w.text for w in on_line if w.field is None)
             assert rest in ("", doc.var_values["till"]) or doc.var_values["till"].startswith(rest), (seed, rest)
-    assert set(places) == {"header", "line", "label_line", "footer", "footer_label"}, places
+        if place == "time_line":  # 09:15AM 204117 12-05-19: the time starts the line, the date ends it
+            on_line = [w for w in words if w.line == line]
+            assert on_line[-1].field == "date" or on_line[0].field == "date", seed  # ends the line, or wrapped to the next
+            time_line = [w for w in words if w.line == words[time_ids[0]].line]
+            assert time_line[0].field == "time", seed
+    assert set(places) == {"header", "line", "time_line", "label_line", "top", "footer", "footer_label"}, places
     assert 0.15 < (places["footer"] + places["footer_label"]) / n < 0.45, places  # most stay at the top
     assert places["header"] < n / 2
 
@@ -216,3 +233,43 @@ def test_rm_is_a_word_of_its_own_never_part_of_the_total(template_id):
         rm_other += any("RM" in re.findall(r"\w+", text) for text in label_lines)
     assert 0.25 < rm_total / n < 0.8  # with a probability: "TOTAL 45.25" stays common
     assert rm_other > 0.25 * n  # other amounts of the ladder too
+
+
+def test_tax_summary_total_row_is_not_the_total():
+    """The summary's own "TOTAL" row repeats the net amount and the tax: a total-like line whose amounts are
+    never the ``total`` field's words."""
+    template = load_template_cached("receipt/retail-invoice")
+    rows = 0
+    for seed in range(80):
+        doc, layout = make_layout(template, seed, "en_MS")
+        texts = _line_texts(layout)
+        expected = f"{doc.var_values['summary_net']} {doc.var_values['summary_tax']}"
+        summary_totals = [
+            ln for ln, text in texts.items() if re.fullmatch(r"(TOTAL|Total|TOTAL :|TAX TOTAL:|TOTAL GST) " + re.escape(expected), text)
+        ]
+        assert bool(summary_totals) == (doc.typed["summary"] == "rows_total"), (seed, doc.typed["summary"])
+        if summary_totals:
+            rows += 1
+            total_line = next(w.line for w in layout.words if w.field == "total")
+            assert summary_totals[0] > total_line, seed  # below the ladder, after the amount paid
+            assert not any(w.field for w in layout.words if w.line == summary_totals[0]), seed
+    assert 0 < rows < 40
+
+
+def test_ladder_read_as_an_amount_column_lists_labels_then_amounts():
+    """``ladder: columns`` prints the amounts as OCR lists a right-aligned column read apart from its labels:
+    the total's amount stands alone on its line, after every label of the ladder, and is still the amount paid."""
+    template = load_template_cached("receipt/retail-invoice")
+    columns = 0
+    for seed in range(120):
+        doc, layout = make_layout(template, seed, "en_MS")
+        if doc.typed["ladder"] != "columns":
+            continue
+        columns += 1
+        texts = _line_texts(layout)
+        total_line = next(w.line for w in layout.words if w.field == "total")
+        assert texts[total_line] == doc.values["total"], seed  # no label on the amount's line
+        subtotal_line = next(w.line for w in layout.words if w.field == "subtotal")
+        labels = [ln for ln, text in texts.items() if ln < subtotal_line and re.search(r"(?i)total|nett|payable", text)]
+        assert labels and max(labels) < subtotal_line < total_line, seed  # every label first, then the amounts
+    assert 5 < columns < 40  # a minority shape
