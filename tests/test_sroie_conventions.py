@@ -4,7 +4,7 @@ receipts print above it (a person's name, an outlet, a welcome line), ``total`` 
 cash-rounding adjustment, as a bare number (an "RM" printed next to it is a word of its own), with the total
 before rounding, the adjustment, cash tendered and change printed as distractors, and ``date`` the date only,
 printed once: labelled in the header, on an unlabelled till line with the time and codes (the date first or
-last), right under the name, or at the bottom. The registration number is printed on its own line or after the name
+last), right under the name, right after the totals, or at the bottom. The registration number is printed on its own line or after the name
 on the name's line, never as part of ``company``; a tax summary may carry a "TOTAL" row that is not the total."""
 
 from __future__ import annotations
@@ -191,14 +191,14 @@ def test_date_is_printed_once_as_the_date_only(template_id):
         item_lines = [w.line for w in words if w.item is not None]
         place = doc.typed["date_at"]
         places[place] += 1
-        if place.startswith("footer"):
-            assert line > total_line, seed  # near the bottom, after the totals
+        if place.startswith("footer") or place == "after_totals":
+            assert line > total_line, seed  # after the totals (right after them, or after the footer lines)
         elif place == "top":  # right under the name (and its registration line), before the address
             address_line = min(w.line for w in words if w.field == "address")
             assert max(w.line for w in words if w.field == "company") < line < address_line, seed
         else:
             assert line < min(item_lines, default=total_line), seed  # in the header
-        if place in ("line", "footer"):  # unlabelled: the date starts its line; only time and codes follow
+        if place in ("line", "footer", "after_totals"):  # unlabelled: the date starts its line; only time and codes follow
             on_line = [w for w in words if w.line == line]
             assert on_line[0].field == "date", seed
             rest = " ".join(w.text for w in on_line if w.field is None)
@@ -208,7 +208,7 @@ def test_date_is_printed_once_as_the_date_only(template_id):
             assert on_line[-1].field == "date" or on_line[0].field == "date", seed  # ends the line, or wrapped to the next
             time_line = [w for w in words if w.line == words[time_ids[0]].line]
             assert time_line[0].field == "time", seed
-    assert set(places) == {"header", "line", "time_line", "label_line", "top", "footer", "footer_label"}, places
+    assert set(places) == {"header", "line", "time_line", "label_line", "top", "after_totals", "footer", "footer_label"}, places
     assert 0.15 < (places["footer"] + places["footer_label"]) / n < 0.45, places  # most stay at the top
     assert places["header"] < n / 2
 
