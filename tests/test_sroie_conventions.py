@@ -4,8 +4,9 @@ receipts print above it (a person's name, an outlet, a welcome line), ``total`` 
 cash-rounding adjustment, as a bare number (an "RM" printed next to it is a word of its own), with the total
 before rounding, the adjustment, cash tendered and change printed as distractors, and ``date`` the date only,
 printed once: labelled in the header, on an unlabelled till line with the time and codes (the date first or
-last), right under the name, right after the totals, or at the bottom. The registration number is printed on its own line or after the name
-on the name's line, never as part of ``company``; a tax summary may carry a "TOTAL" row that is not the total."""
+last), right under the name, right after the totals, or at the bottom. The registration number is printed on its
+own line or after the name on the name's line, never as part of ``company``; a tax summary may carry a "TOTAL" row
+that is not the total."""
 
 from __future__ import annotations
 
@@ -103,6 +104,13 @@ def test_total_is_the_rounded_amount_paid(template_id):
     assert 0.6 < adjusted / 300 < 0.95  # 4 of 5 cent endings need an adjustment
 
 
+def _line_texts(layout) -> dict[int, str]:
+    lines: dict[int, list[str]] = {}
+    for w in layout.words:
+        lines.setdefault(w.line, []).append(w.text)
+    return {line: " ".join(words) for line, words in lines.items()}
+
+
 @pytest.mark.parametrize("template_id", MS_RECEIPTS)
 def test_printed_ladder_has_one_total_field_and_a_registration_line_of_its_own(template_id):
     template = load_template_cached(template_id)
@@ -114,10 +122,7 @@ def test_printed_ladder_has_one_total_field_and_a_registration_line_of_its_own(t
         assert len({w.line for w in total_words}) == 1, seed  # printed once, on one line
         company_lines = {w.line for w in layout.words if w.field == "company"}
         reg_no = doc.var_values["reg_no"]
-        lines: dict[int, list[str]] = {}
-        for w in layout.words:
-            lines.setdefault(w.line, []).append(w.text)
-        texts = {line: " ".join(words) for line, words in lines.items()}
+        texts = _line_texts(layout)
         reg = [line for line, text in texts.items() if text == reg_no]
         if reg:
             reg_lines += 1
@@ -131,13 +136,6 @@ def test_printed_ladder_has_one_total_field_and_a_registration_line_of_its_own(t
         if any(text.endswith(" " + doc.var_values["rounding"]) and "ound" in text.lower() for text in texts.values()):
             rounding_lines += 1
     assert 0 < reg_lines < 60 and 0 < rounding_lines < 60 and 0 < name_line_regs < 60  # each with a probability
-
-
-def _line_texts(layout) -> dict[int, str]:
-    lines: dict[int, list[str]] = {}
-    for w in layout.words:
-        lines.setdefault(w.line, []).append(w.text)
-    return {line: " ".join(words) for line, words in lines.items()}
 
 
 @pytest.mark.parametrize("template_id", MS_RECEIPTS)
