@@ -72,6 +72,11 @@ _MS_SUFFIXES = ("SDN BHD", "SDN BHD", "SDN. BHD.", "SDN.BHD.", "S/B", "BHD", "BE
 _MS_PREFIXES = ("SYARIKAT", "PERNIAGAAN", "SYARIKAT PERNIAGAAN", "RESTORAN", "KEDAI", "KEDAI RUNCIT",
                 "KEDAI MAKAN", "KEDAI KOPI", "PASARAYA", "KEDAI UBAT")  # fmt: skip
 _MS_FAMILY = ("& SONS", "& CO", "& BROTHERS", "& SONS SDN BHD")
+# A shop's unit in a building, printed before the street: "LOT G-12, GROUND FLOOR, WISMA SINAR" ("#" a digit).
+_MS_UNITS = ("LOT", "UNIT", "SHOP LOT", "LOT NO.")
+_MS_UNIT_CODES = ("G-##", "#-##", "F#-##", "G##", "B-#-##", "L#-##", "##A")
+_MS_FLOORS = ("GROUND FLOOR", "GROUND FLOOR", "1ST FLOOR", "2ND FLOOR", "LEVEL 3", "LOWER GROUND FLOOR", "TINGKAT BAWAH")
+_MS_BUILDINGS = ("WISMA", "MENARA", "PLAZA", "KOMPLEKS", "BANGUNAN", "MEDAN")
 
 # Malaysian person names: romanised Chinese surnames (with given names from _MS_SYLLABLES), Malay and Indian
 # given names; composed "SURNAME GIVEN GIVEN", "NAME BIN/BINTI FATHER", "NAME A/L / A/P FATHER".
@@ -133,10 +138,15 @@ _TAX_RATES: dict[str, dict[str, int]] = {
 
 class ShopProvider(BaseProvider):
     """``shop_name``: the name a shop prints at the top of its receipts (Faker's ``company`` by default);
-    ``company_reg_no``: its registration number, printed on a line of its own."""
+    ``shop_address``: the address under it (Faker's ``address``); ``company_reg_no``: its registration number,
+    printed on a line of its own."""
 
     def shop_name(self) -> str:
         return self.generator.company()
+
+    def shop_address(self) -> str:
+        """The address a shop prints under its name (Faker's ``address`` by default)."""
+        return self.generator.address()
 
     def company_reg_no(self) -> str:
         country = self._country()
@@ -207,6 +217,36 @@ class MalaysianShopProvider(ShopProvider):
         if woman:
             given = self.random_element(women)
         return f"{given} {words[woman]} {father}"
+
+    def shop_address(self) -> str:
+        """A Malaysian shop's address as receipts print it, from Faker's ``en_MS`` parts.
+
+        Why: Faker's ``en_MS`` address always has four parts and ends with the state ("No. 7, Jalan 2/3,
+        Taman Suria, 47400 Bandar Baru, Selangor"), so a model trained on it learns that an address ends with a
+        state after the postcode's town. Shops print a unit in a building first, leave out the area, the
+        postcode or the state, end with the town ("..., 40150 BANDAR PUTERI"), add "MALAYSIA" or a full stop,
+        and join the parts with ", ", "," or a space.
+        """
+        parts = [self._unit()] if self.random_int(0, 9) < 3 else []
+        parts.append(self.generator.street_address())
+        if self.random_int(0, 9) < 6:
+            parts.append(self.generator.city())  # the area: TAMAN ANGKASA, USJ 50, PJU31H
+        town = self.generator.city()
+        parts.append(f"{self.generator.postcode()} {town}" if self.random_int(0, 9) < 8 else town)
+        if self.random_int(0, 1):
+            parts.append(self.generator.state())
+        if self.random_int(0, 9) == 0:
+            parts.append("MALAYSIA")
+        text = self.random_element((", ", ", ", ", ", ",", " ")).join(parts)
+        return f"{text}." if self.random_int(0, 6) == 0 else text
+
+    def _unit(self) -> str:
+        """LOT G-12, GROUND FLOOR, WISMA SINAR: a shop's unit, floor and (sometimes) building."""
+        unit = f"{self.random_element(_MS_UNITS)} {self.numerify(self.random_element(_MS_UNIT_CODES))}"
+        unit = f"{unit}, {self.random_element(_MS_FLOORS)}"
+        if self.random_int(0, 1):
+            unit = f"{unit}, {self.random_element(_MS_BUILDINGS)} {self.random_element(_MS_MALAY_WORDS)}"
+        return unit
 
     def company_reg_no(self) -> str:
         """A Malaysian registration number: company (old "123456-X", new 12 digits) or business (ROB)."""

@@ -6,7 +6,7 @@ before rounding, the adjustment, cash tendered and change printed as distractors
 printed once: labelled in the header, on an unlabelled till line with the time and codes (the date first or
 last), right under the name, right after the totals, or at the bottom. The registration number is printed on its
 own line or after the name on the name's line, never as part of ``company``; a tax summary may carry a "TOTAL" row
-that is not the total."""
+that is not the total. Addresses end with the town or the state, with or without a postcode."""
 
 from __future__ import annotations
 
@@ -56,6 +56,21 @@ def test_malaysian_shop_names_carry_no_registration_number():
     suffixed = sum(name.endswith(("SDN BHD", "SDN. BHD.", "SDN.BHD.", "S/B", "ENTERPRISE", "PLT")) for name in names)
     assert 0.4 < suffixed / len(names) < 0.9
     assert _draws("en_MS", "shop_name", 50) == names[:50]  # a pure function of the seed
+
+
+def test_malaysian_shop_addresses_end_in_the_places_shops_print():
+    """Not always "postcode town, state" (Faker's one shape): the town or the state ends it, a unit may start it."""
+    fake = new_faker("en_MS")
+    addresses = _draws("en_MS", "shop_address", 2000)
+    states = {fake.state() for _ in range(300)}
+    ends_with_state = sum(a.rstrip(".").endswith(tuple(states)) for a in addresses) / len(addresses)
+    assert 0.3 < ends_with_state < 0.7
+    assert 0.6 < sum(bool(re.search(r"\b\d{5}\b", a)) for a in addresses) / len(addresses) < 0.95  # postcode
+    assert any(a.startswith(("LOT", "UNIT", "SHOP LOT")) for a in addresses)  # a unit in a building first
+    assert any(a.endswith(".") for a in addresses) and any(a.endswith("MALAYSIA") for a in addresses)
+    assert not any(re.search(r"\d{6,}", a) for a in addresses)  # no registration number inside an address
+    assert _draws("en_MS", "shop_address", 50) == addresses[:50]  # a pure function of the seed
+    assert _draws("de_DE", "shop_address", 5) == _draws("de_DE", "address", 5)  # other locales: Faker's
 
 
 def test_malaysian_registration_numbers_have_the_printed_shapes():
