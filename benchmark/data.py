@@ -153,7 +153,7 @@ def _open_split(dataset: str, split: str, images: bool, revision: str | None) ->
 def _check_local(local: Path, dataset: str, split: str) -> None:
     """A ``datagen build`` folder's split is checked against its shard checksums before it is scored:
     a bit flip in a shard would otherwise change the gold silently."""
-    from datagen.build import STATE_DIR, verify_build
+    from datagen.build_state import STATE_DIR, verify_build
     from datagen.errors import DatagenError
 
     if (local / STATE_DIR / "build.json").is_file():

@@ -43,7 +43,7 @@ from benchmark.errors import BenchError, first_line
 from benchmark.naming import dataset_label, portable_command
 from benchmark.pip import ATTENTION, attention_mask_4d, derive_budgets, pip_answer, token_at, value_spans
 from benchmark.pointer import PointerConfig, PointerForCausalLM
-from datagen.build import DEFAULT_TOKENIZER
+from datagen.build_plan import DEFAULT_TOKENIZER
 from datagen.doctypes import DOC_TYPES
 from datagen.io import CONFIG_FILE, write_atomic
 from datagen.prompts import (

@@ -4,11 +4,17 @@ The YAML header is what the Hub and ``load_dataset`` read: ``configs`` maps spli
 ``dataset_info`` carries the features (from ``datagen.features``, the one declaration) and the split
 sizes. The body says how the data was made (the exact command, version, config hash), the PIP mask
 budgets and how many values overflowed them, field coverage, length histograms and the citation.
+
+``ShardStats`` is what the shard writer counts in each shard (its sidecar's ``stats``) and what ``aggregate``
+sums here: a statistic is added to both at once, so they live together.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +40,49 @@ PIP_CITATION = """@article{wang2026pip,
 STATS_FILE = "dataset_stats.json"
 
 
+@dataclass
+class ShardStats:
+    """What ``datagen stats`` and the card report, summed over shards."""
+
+    rows: int = 0
+    doc_types: Counter = field(default_factory=Counter)
+    templates: Counter = field(default_factory=Counter)
+    locales: Counter = field(default_factory=Counter)
+    present: Counter = field(default_factory=Counter)  # "doc_type/key" -> documents with the key present
+    overflow: Counter = field(default_factory=Counter)  # "doc_type/key" -> values longer than the budget
+    unread: Counter = field(default_factory=Counter)  # "doc_type/key" -> present values no word is linked to (--ocr)
+    words_hist: Counter = field(default_factory=Counter)  # words per document, in bins of 25
+    value_len_hist: Counter = field(default_factory=Counter)  # characters per present value, bins of 5
+
+    def add(self, row: dict[str, Any]) -> None:
+        t = row["doc_type"]
+        self.rows += 1
+        self.doc_types[t] += 1
+        self.templates[row["template_id"]] += 1
+        self.locales[row["locale"]] += 1
+        self.words_hist[str(len(row["words"]) // 25 * 25)] += 1
+        for f in row["fields"]:
+            if f["present"]:
+                self.present[f"{t}/{f['key']}"] += 1
+                self.value_len_hist[str(len(f["value"]) // 5 * 5)] += 1
+                if not f["word_ids"]:
+                    self.unread[f"{t}/{f['key']}"] += 1
+        for key in row["pip_overflow"]:
+            self.overflow[f"{t}/{key}"] += 1
+
+    def merge(self, other: dict[str, Any]) -> None:
+        self.rows += other["rows"]
+        for name in ("doc_types", "templates", "locales", "present", "overflow", "unread", "words_hist", "value_len_hist"):
+            getattr(self, name).update(other[name])
+
+    def to_json(self) -> dict[str, Any]:
+        # not dataclasses.asdict: it rebuilds a Counter from (key, count) pairs, counting the pairs
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {k: dict(sorted(v.items())) if isinstance(v, Counter) else v for k, v in values.items()}
+
+
 def aggregate(sidecars: list[dict[str, Any]]) -> dict[str, Any]:
     """Sum the per-shard statistics, overall and per split."""
-    from datagen.build import ShardStats
-
     total, per_split = ShardStats(), {}
     for sc in sidecars:
         total.merge(sc["stats"])

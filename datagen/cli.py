@@ -95,7 +95,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from datagen.build import BuildConfig, build, parse_count
+    from datagen.build import build
+    from datagen.build_plan import BuildConfig, parse_count
 
     def csv(text: str | None) -> tuple[str, ...] | None:
         return tuple(x.strip() for x in text.split(",") if x.strip()) if text else None
@@ -138,7 +139,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_merge(args: argparse.Namespace) -> int:
-    from datagen.build import finalize_build
+    from datagen.build_state import finalize_build
 
     card = finalize_build(Path(args.dir))
     print(f"all shards present and matching their checksums; card written: {card}")
@@ -146,7 +147,7 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from datagen.build import verify_build
+    from datagen.build_state import verify_build
 
     splits = tuple(args.split) if args.split else None
     docs = verify_build(Path(args.dir), splits)
@@ -155,7 +156,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
-    from datagen.build import BuildConfig, check_shards, read_state, shard_plan
+    from datagen.build_plan import BuildConfig, shard_plan
+    from datagen.build_state import check_shards, read_state
     from datagen.card import aggregate, statistics_markdown
 
     out = Path(args.dir)

@@ -1,8 +1,9 @@
-"""Atomic file writes (a reader never sees a half-written file, even after kill -9), and the names of the
-files a build folder holds beside its data, spelled once."""
+"""Atomic file writes (a reader never sees a half-written file, even after kill -9), a file's SHA-256, and
+the names of the files a build folder holds beside its data, spelled once."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -24,3 +25,11 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

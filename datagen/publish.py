@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from datagen.build import BuildConfig, read_state, shard_plan, verify_build
+from datagen.build_plan import BuildConfig, shard_plan
+from datagen.build_state import read_state, verify_build
 from datagen.card import read_card_yaml
 from datagen.errors import DatagenError
 from datagen.io import CONFIG_FILE

@@ -34,7 +34,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from datagen.build import STATE_DIR, BuildConfig, build, check_shards, finalize_build, shard_plan, verify_build
+from datagen.build import build
+from datagen.build_plan import BuildConfig, shard_plan
+from datagen.build_state import STATE_DIR, check_shards, finalize_build, verify_build
 from datagen.errors import DatagenError
 
 BUILD = ["--seed", "7", "--image-format", "none", "--shard-size", "200", "--calibration-docs", "200", "--width", "256"]

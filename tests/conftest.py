@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from datagen.build import BuildConfig, build
+from datagen.build import build
+from datagen.build_plan import BuildConfig
 
 
 @pytest.fixture(scope="session")

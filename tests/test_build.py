@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from datasets import Image, load_dataset
 
-from datagen.build import BuildConfig, build, parse_count, shard_plan
+from datagen.build import build
+from datagen.build_plan import BuildConfig, parse_count, shard_plan
 from datagen.card import read_card_yaml
 from datagen.cli import main
 from datagen.errors import DatagenError
@@ -198,7 +199,7 @@ def test_ctrl_c_with_workers_is_one_line_and_leaves_no_temporary_file(tmp_path):
 
 
 def test_only_temporary_files_of_dead_runs_are_removed(tmp_path):
-    from datagen.build import remove_dead_temps, shard_lock
+    from datagen.build_state import remove_dead_temps, shard_lock
 
     (tmp_path / "data").mkdir()
     live = tmp_path / "data" / ".train-00000-of-00002.parquet.11-1.tmp"
@@ -221,13 +222,13 @@ def test_different_config_refuses_and_touches_nothing(layout_build, capsys):
 @pytest.fixture
 def template_copy(tmp_path, monkeypatch) -> Iterator[Path]:
     """The shipped templates copied to a folder the test may edit, standing in for the shipped ones."""
-    import datagen.build as build_module
+    import datagen.build_plan as build_plan
     from datagen.template import TEMPLATE_DIR
 
     copy = tmp_path / "templates"
     shutil.copytree(TEMPLATE_DIR, copy)
-    monkeypatch.setattr(build_module, "list_templates", lambda: sorted(copy.glob("*/*.yaml")))
-    clear = (build_module.eligible.cache_clear, build_module.input_digests.cache_clear)
+    monkeypatch.setattr(build_plan, "list_templates", lambda: sorted(copy.glob("*/*.yaml")))
+    clear = (build_plan.eligible.cache_clear, build_plan.input_digests.cache_clear)
     for f in clear:
         f()
     yield copy
@@ -237,7 +238,7 @@ def template_copy(tmp_path, monkeypatch) -> Iterator[Path]:
 
 @pytest.mark.parametrize("when", ["between slices", "before a resume"])
 def test_a_template_edited_mid_build_is_refused_by_name(template_copy, tmp_path, when):
-    from datagen.build import eligible, input_digests
+    from datagen.build_plan import eligible, input_digests
 
     out = tmp_path / "edited"
     build(config(), out, workers=1, shards="0/2" if when == "between slices" else "0/1000")  # 0/1000: one shard of seven
@@ -391,19 +392,19 @@ def test_a_damaged_build_json_is_one_line_and_exit_2(copy_of_build, capsys, comm
 def test_a_full_disk_while_writing_the_card_is_one_line_and_merge_finishes_later(copy_of_build, monkeypatch, capsys):
     import errno
 
-    import datagen.card
+    import datagen.build_state as build_state
 
-    real = datagen.card.write_card
+    real = build_state.write_card
 
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     (copy_of_build / "README.md").unlink()
-    monkeypatch.setattr(datagen.card, "write_card", full_disk)
+    monkeypatch.setattr(build_state, "write_card", full_disk)
     assert main(["merge", str(copy_of_build)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "cannot write the card" in err and "No space left on device" in err
-    monkeypatch.setattr(datagen.card, "write_card", real)
+    monkeypatch.setattr(build_state, "write_card", real)
     assert main(["merge", str(copy_of_build)]) == 0 and (copy_of_build / "README.md").exists()
 
 
@@ -423,7 +424,7 @@ def test_stats_command(layout_build, capsys):
 def test_rare_collection_restores_the_collector_thresholds_even_on_error() -> None:
     import gc
 
-    from datagen.build import rare_collection
+    from datagen.shard_writer import rare_collection
 
     before = gc.get_threshold()
     with pytest.raises(RuntimeError), rare_collection():
@@ -433,7 +434,8 @@ def test_rare_collection_restores_the_collector_thresholds_even_on_error() -> No
 
 
 def test_a_large_build_says_how_much_disk_it_may_take_before_it_starts(tmp_path, capsys):
-    from datagen.build import BYTES_PER_DOC, _check_disk
+    from datagen.build_plan import BYTES_PER_DOC
+    from datagen.build_state import _check_disk
 
     _check_disk(config(n=1000, image_format="png"), tmp_path)
     assert f"1,000 png documents take up to {1000 * BYTES_PER_DOC['png'] / 1e9:.1f} GB" in capsys.readouterr().err

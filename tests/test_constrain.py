@@ -14,7 +14,8 @@ from benchmark.adapters.base import ModelSpec
 from benchmark.cli import main
 from benchmark.constrain import DONE, START, Runs, Skeleton, ground_pip, token_bytes
 from benchmark.data import load_eval_set
-from datagen.build import BuildConfig, build
+from datagen.build import build
+from datagen.build_plan import BuildConfig
 from datagen.doctypes import DOC_TYPES
 from datagen.prompts import UNKNOWN, encode_all, parse_pip
 from tests.tiny_models import TOKENIZER, bare_tokenizer, tiny_donut, tiny_llama

@@ -37,7 +37,8 @@ from benchmark.evaluate import (
 )
 from benchmark.pip import attention_mask_4d, derive_budgets, position_ids, slot_positions
 from benchmark.results import schema_errors
-from datagen.build import BuildConfig, build
+from datagen.build import build
+from datagen.build_plan import BuildConfig
 from datagen.prompts import ar_instruction
 from tests.tiny_models import CHAT_TEMPLATE, bare_tokenizer, tiny_donut, tiny_florence2, tiny_idefics3, tiny_llama, tiny_qwen2_vl
 

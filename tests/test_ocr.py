@@ -7,8 +7,9 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-import datagen.build as build_module
-from datagen.build import BuildConfig, build
+import datagen.shard_writer as shard_writer
+from datagen.build import build
+from datagen.build_plan import BuildConfig
 from datagen.errors import DatagenError
 from datagen.ocr import load_engine, ocr_record, unread_fields
 from datagen.pipeline import generate
@@ -59,7 +60,7 @@ def test_an_ocr_build_stores_the_engines_words_and_counts_what_it_missed(tmp_pat
         width, height = image.size
         return [("READ TEXT", (0.0, 0.0, float(width), height / 2))]
 
-    monkeypatch.setattr(build_module, "load_engine", lambda name: engine)
+    monkeypatch.setattr(shard_writer, "load_engine", lambda name: engine)
     config = BuildConfig(n=6, seed=3, image_format="jpeg", width=256, calibration_docs=10, ocr="rapidocr")
     build(config, tmp_path / "b", workers=1)
     rows = [r for shard in sorted((tmp_path / "b" / "data").glob("*.parquet")) for r in pq.read_table(shard).to_pylist()]

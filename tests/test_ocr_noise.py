@@ -9,7 +9,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from datagen.build import BuildConfig, build
+from datagen.build import build
+from datagen.build_plan import BuildConfig
 from datagen.ocr_noise import NoiseModel, noise_model
 from datagen.pipeline import generate
 from datagen.prompts import document_text

@@ -26,7 +26,8 @@ from benchmark.train import (
     shifted_loss,
     span_examples,
 )
-from datagen.build import BuildConfig, build
+from datagen.build import build
+from datagen.build_plan import BuildConfig
 from datagen.doctypes import DOC_TYPES
 from datagen.prompts import MASK, pip_instruction
 from tests.tiny_models import TOKENIZER, tiny_pointer

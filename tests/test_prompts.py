@@ -8,7 +8,7 @@ import pytest
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from datagen.build import DEFAULT_TOKENIZER, load_tokenizer
+from datagen.build_plan import DEFAULT_TOKENIZER, load_tokenizer
 from datagen.doctypes import DOC_TYPES
 from datagen.pipeline import generate
 from datagen.prompts import (

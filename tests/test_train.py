@@ -27,7 +27,8 @@ from benchmark.train import (
     span_examples,
     train,
 )
-from datagen.build import BuildConfig, build
+from datagen.build import build
+from datagen.build_plan import BuildConfig
 from datagen.prompts import MASK, ar_target, document_text
 from tests.helpers import sroie_receipts
 from tests.tiny_models import TOKENIZER, tiny_llama

@@ -82,7 +82,7 @@ def _staging(out: Path) -> Iterator[Path]:
 
 def import_dataset(kind: str, path: str, out: Path, strict: bool = False, tokenizer: str = "default") -> ImportSummary:
     """Convert the ``kind`` source at ``path`` into a project dataset folder ``out`` (Hub layout + card)."""
-    from datagen.build import load_tokenizer
+    from datagen.build_plan import load_tokenizer
 
     _check_out(out)
     problems = Problems(strict=strict, warn=lambda line: tqdm.write(f"datagen: {line}", file=sys.stderr))
