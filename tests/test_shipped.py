@@ -13,14 +13,15 @@ from benchmark.shipped import SHIPPED, resolve_model, shipped_names
 from datagen.build import build
 from datagen.build_plan import BuildConfig
 
-# Measured on this fixture's 45 documents (datagen 0.9.0, seed 2026; receipts with OCR noise): ar-ref 0.909,
-# pip-ref 0.941, pip-ref-tokens 0.871 (the previous ar-ref 0.895, pip-ref 0.925 on datagen 0.7.0's). The floors sit 0.05 under them, so
+# Measured on this fixture's 45 documents (datagen 0.10.0, seed 2026; receipts with OCR noise): ar-ref 0.896,
+# pip-ref 0.933, pip-ref-tokens 0.864 (on datagen 0.9.0's: ar-ref 0.909, the previous pip-ref 0.941, pip-ref-tokens
+# 0.871; 0.10.0 changed the Malaysian receipts' addresses and ladder labels). The floors sit 0.05 under them, so
 # a regression of more than five points fails (a wider margin let a 30-point one pass); a generator change that moves
 # these documents means measuring again and saying why.
 FLOOR_F1 = {
-    "ar-ref": ("ar", 0.86),
-    "pip-ref": ("pip", 0.89),
-    "pip-ref-tokens": ("pip", 0.82),
+    "ar-ref": ("ar", 0.84),
+    "pip-ref": ("pip", 0.88),
+    "pip-ref-tokens": ("pip", 0.81),
 }
 
 
