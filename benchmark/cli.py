@@ -11,10 +11,11 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from benchmark import __version__
 from benchmark.errors import BenchError
-from benchmark.modes import DEFAULT_MODES, LOOKUP_TOKENS, MODE_HELP, SPAN_LENGTHS
+from benchmark.modes import DEFAULT_MODES, LOOKUP_TOKENS, MODE_HELP, QUICK_TIMING, SPAN_LENGTHS, TIMING
 from benchmark.shipped import resolve_model
 from datagen.cli import run_command
 
@@ -40,10 +41,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         ar_constraint=args.ar_constraint,
         pip_constraint=args.pip_constraint,
         pip_span_length=args.pip_span_length,
-        timing_batch_sizes=args.timing_batch_sizes,
-        timing_docs=args.timing_docs,
-        warmup=args.warmup,
         ocr=args.ocr,
+        **_timing(args),
     )
     spec = ModelSpec(resolve_model(args.model), args.revision, args.device, args.dtype, args.trust_remote_code)
     path = evaluate(
@@ -60,6 +59,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     )
     _print_summary(path)
     return 0
+
+
+def _timing(args: argparse.Namespace) -> dict[str, Any]:
+    """The timing options: those given on the command line, the rest from --quick's set or the full one."""
+    preset = QUICK_TIMING if args.quick else TIMING
+    chosen = {key: preset[key] if getattr(args, key) is None else getattr(args, key) for key in preset}
+    return chosen | {"timing_batch_sizes": list(chosen["timing_batch_sizes"])}
 
 
 def _print_summary(path: Path) -> None:
@@ -227,9 +233,31 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         default=LOOKUP_TOKENS,
         help=f"ar-lookup: tokens proposed a step from the prompt (default {LOOKUP_TOKENS})",
     )
-    p.add_argument("--timing-docs", type=int, default=50, help="documents timed per mode at batch 1 (0: no timing)")
-    p.add_argument("--timing-batch-sizes", type=_int_list, default=[1, 8, 32], help="throughput batch sizes (default 1,8,32)")
-    p.add_argument("--warmup", type=int, default=3, help="untimed documents run first in each mode")
+    p.add_argument(
+        "--timing-docs",
+        type=int,
+        default=None,
+        help=f"documents timed per mode at batch 1 (0: no timing; default {TIMING['timing_docs']}, {QUICK_TIMING['timing_docs']} with --quick)",
+    )
+    p.add_argument(
+        "--timing-batch-sizes",
+        type=_int_list,
+        default=None,
+        help=f"throughput batch sizes (default {','.join(map(str, TIMING['timing_batch_sizes']))}; "
+        f"{','.join(map(str, QUICK_TIMING['timing_batch_sizes']))} with --quick)",
+    )
+    p.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help=f"untimed documents run first in each mode (default {TIMING['warmup']}; {QUICK_TIMING['warmup']} with --quick)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a first look: time fewer documents at batch 1 only, instead of then also batches of 8 and 32, which take most "
+        "of an AR run's time on a CPU (every document is still scored; the timing options above override it)",
+    )
     p.add_argument(
         "--ocr",
         default=None,

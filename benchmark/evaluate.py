@@ -37,7 +37,7 @@ from benchmark.constrain import CONSTRAINTS, PIP_CONSTRAINTS
 from benchmark.data import Document, EvalSet, Values, load_eval_set
 from benchmark.errors import BenchError, first_line
 from benchmark.metrics import document_scores, score
-from benchmark.modes import AR_MODES, DEFAULT_MODES, LOOKUP_TOKENS, MODES, SPAN_LENGTHS
+from benchmark.modes import AR_MODES, DEFAULT_MODES, LOOKUP_TOKENS, MODES, SPAN_LENGTHS, TIMING
 from benchmark.naming import dataset_label, dataset_source, portable_command
 from benchmark.pip import ATTENTION, derive_budgets, overflow_count, pip_answer
 from benchmark.results import SCHEMA_VERSION, results_filename, write_results
@@ -60,9 +60,9 @@ class EvalConfig:
     ar_constraint: str = "none"  # benchmark.constrain: none, json (skeleton forced), grounded (+ values in the words)
     pip_constraint: str = "none"  # benchmark.constrain: none, grounded (values in the words)
     pip_span_length: str = "trained"  # span answers: trained (within each key's longest training value), any
-    timing_batch_sizes: list[int] = field(default_factory=lambda: [1, 8, 32])
-    timing_docs: int = 50
-    warmup: int = 3
+    timing_batch_sizes: list[int] = field(default_factory=lambda: list(TIMING["timing_batch_sizes"]))
+    timing_docs: int = TIMING["timing_docs"]
+    warmup: int = TIMING["warmup"]
     ocr: str | None = None  # text read from the page images by this OCR engine (datagen.ocr) instead of the dataset's words
 
     def check(self) -> None:
@@ -363,6 +363,9 @@ def time_modes(
     sample = stratified(docs, config.timing_docs)
     if not sample:
         return None
+    sizes = sorted(set(config.timing_batch_sizes) - {1})
+    then = f", then batches of {', '.join(map(str, sizes))}" if sizes else ""
+    tqdm.write(f"timing {' + '.join(runs)}: {len(sample)} documents at batch 1{then} (--quick or --timing-docs 0: less)", file=sys.stderr)
     for doc in sample[: config.warmup]:
         for run in runs.values():
             run([doc])
@@ -371,13 +374,13 @@ def time_modes(
         for mode, run in runs.items():
             per_doc[mode].append((doc.doc_type, _seconds(run, [doc], device)))
     throughput = {mode: {"1": len(v) / sum(s for _, s in v)} for mode, v in per_doc.items()}
-    for size in sorted(set(config.timing_batch_sizes) - {1}):
+    for size in sizes:
         work = stratified(docs, max(config.timing_docs, size))
         batches = bucketed_batches(work, size)
         for run in runs.values():
             run(batches[0])  # warm-up at this shape
         total = dict.fromkeys(runs, 0.0)
-        for batch in batches:
+        for batch in tqdm(batches, desc=f"timing {' + '.join(runs)} at batch {size}", unit="batch", leave=False):
             for mode, run in runs.items():
                 total[mode] += _seconds(run, batch, device)
         for mode in runs:

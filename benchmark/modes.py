@@ -25,3 +25,8 @@ LOOKUP_TOKENS = 5
 # How long a span answer may be read (``benchmark.pip.read_span``): within its key's longest value in the
 # model's training data (``config.pip_span_lengths``), or at any length.
 SPAN_LENGTHS = ("trained", "any")
+# How a run is timed after it is scored: documents at batch 1, throughput batch sizes, untimed warm-up documents.
+# The full measurement, and --quick's first look (a speedup read off 10 documents at batch 1; the batches of 8 and
+# 32 take most of an AR run's time on a CPU).
+TIMING = {"timing_docs": 50, "timing_batch_sizes": (1, 8, 32), "warmup": 3}
+QUICK_TIMING = {"timing_docs": 10, "timing_batch_sizes": (1,), "warmup": 1}

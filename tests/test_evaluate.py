@@ -20,7 +20,7 @@ from datasets import Dataset
 from benchmark.adapters import load_adapter
 from benchmark.adapters.base import Batch, ModelSpec
 from benchmark.adapters.qwen2_vl import Qwen2VLAdapter
-from benchmark.cli import main
+from benchmark.cli import _timing, build_parser, main
 from benchmark.data import load_eval_set
 from benchmark.evaluate import (
     CACHE_DIR,
@@ -327,6 +327,28 @@ def test_modes_are_timed_interleaved(dataset):
     for mode in runs:
         assert timings[mode]["latency"]["n"] == 4 and set(timings[mode]["throughput"]) == {"1", "2"}
         assert sum(t["n"] for t in timings[mode]["latency_by_doc_type"].values()) == 4
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ([], {"timing_docs": 50, "timing_batch_sizes": [1, 8, 32], "warmup": 3}),
+        (["--quick"], {"timing_docs": 10, "timing_batch_sizes": [1], "warmup": 1}),
+        (["--quick", "--timing-docs", "3", "--timing-batch-sizes", "1,4"], {"timing_docs": 3, "timing_batch_sizes": [1, 4], "warmup": 1}),
+        (["--warmup", "0"], {"timing_docs": 50, "timing_batch_sizes": [1, 8, 32], "warmup": 0}),
+    ],
+)
+def test_quick_times_less_and_given_options_win(extra, expected):
+    args = build_parser().parse_args(["evaluate", "m", "--dataset", "d", *extra])
+    assert _timing(args) == expected
+    assert EvalConfig(**_timing(build_parser().parse_args(["evaluate", "m", "--dataset", "d"]))) == EvalConfig()  # one source
+
+
+def test_the_run_says_what_it_will_time(dataset, capsys):
+    runs = {mode: (lambda batch: None) for mode in ("ar", "pip")}
+    docs = load_eval_set(str(dataset)).documents
+    time_modes(runs, docs, EvalConfig(timing_docs=2, warmup=0, timing_batch_sizes=[1, 2]), torch.device("cpu"))
+    assert "timing ar + pip: 2 documents at batch 1, then batches of 2" in capsys.readouterr().err
 
 
 def test_results_flag_uncommitted_code(tmp_path):
