@@ -446,7 +446,7 @@ def train(
         "final_loss": _mean_tail(losses),
     }
     _save_model(model, tokenizer, config, budgets, out)
-    scores = _validate(out, config, eval_docs, device, eval_split)
+    scores = _validate(out, config, eval_docs, device, eval_split, answer_cap(streams.get("ar", [])))
     _write_card(out, config, summary, scores, command, device, eval_split)
     checkpoint.unlink(missing_ok=True)
     return out
@@ -494,8 +494,19 @@ def _save_model(model: Any, tokenizer: Any, config: TrainConfig, budgets: dict[s
     tokenizer.save_pretrained(out)
 
 
-def _validate(out: Path, config: TrainConfig, limit: int, device: str, split: str) -> dict[str, Any] | None:
-    """Field scores on the first ``limit`` documents of ``split``, with the harness itself."""
+def answer_cap(examples: Sequence[Example]) -> int | None:
+    """The AR generation limit of the validation: the longest trained answer (EOS included) plus a quarter.
+
+    Why: a model that is barely trained (``--steps 5``, a smoke run) never emits EOS and generates to the harness's
+    limit (512 tokens), which took 6 of a 7.7-minute run. No answer it was taught is longer than the longest trained
+    one, so one that runs a quarter past it is wrong however it ends; a trained model stops well before.
+    """
+    lengths = [sum(label != IGNORE_ID for label in e.labels) for e in examples]
+    return math.ceil(1.25 * max(lengths)) if lengths else None
+
+
+def _validate(out: Path, config: TrainConfig, limit: int, device: str, split: str, cap: int | None) -> dict[str, Any] | None:
+    """Field scores on the first ``limit`` documents of ``split``, with the harness itself (AR answers cut at ``cap``)."""
     if limit <= 0:
         return None
     from benchmark.adapters.base import ModelSpec
@@ -503,8 +514,11 @@ def _validate(out: Path, config: TrainConfig, limit: int, device: str, split: st
 
     modes = ["ar", "pip"] if config.mix_ar > 0 else [config.mode]
     eval_config = EvalConfig(modes=modes, timing_docs=0, pip_attention=config.pip_attention)
+    if cap is not None:
+        eval_config.max_new_tokens = min(cap, eval_config.max_new_tokens)
     path = evaluate(ModelSpec(str(out), device=device), config.dataset, out / ".train" / "eval", eval_config, split=split, limit=limit)
-    return {mode: _summary(r) for mode, r in json.loads(path.read_text())["modes"].items()}
+    results = json.loads(path.read_text())["modes"]
+    return {mode: _summary(r) | ({"max_new_tokens": eval_config.max_new_tokens} if mode == "ar" else {}) for mode, r in results.items()}
 
 
 def _summary(result: dict[str, Any]) -> dict[str, Any]:
@@ -580,8 +594,10 @@ def _write_card(
     ]
     for mode, s in (scores or {}).items():
         by_type = ", ".join(f"{t} {f:.4f}" for t, f in s["by_doc_type"].items())
+        cut = f" (answers cut at {s['max_new_tokens']} tokens, the longest trained answer + 25%)" if "max_new_tokens" in s else ""
         lines.append(
-            f"- {mode.upper()} mode, {s['documents']} documents: field F1 {s['f1']:.4f}, ANLS {s['anls']:.4f}; F1 by doc type: {by_type}"
+            f"- {mode.upper()} mode, {s['documents']} documents{cut}: field F1 {s['f1']:.4f}, ANLS {s['anls']:.4f}; "
+            f"F1 by doc type: {by_type}"
         )
     if not scores:
         lines.append("Not scored (`--eval-docs 0`).")

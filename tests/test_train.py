@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from benchmark.cli import main
 from benchmark.data import Document, gold_values, load_eval_set, printed_spans
 from benchmark.pip import derive_budgets
 from benchmark.train import (
+    IGNORE_ID,
     TrainConfig,
     ar_examples,
     collate,
@@ -106,6 +108,13 @@ def test_ar_then_pip_from_it_gives_loadable_models_with_cards(dataset, tmp_path,
     assert config["pip_budgets"] and config["pip_attention"] == "bidirectional" and config["hidden_size"] == 32
     card = (pip / "README.md").read_text()
     assert "--init" in card and "PIP mode, 2 documents: field F1" in card and "AR mode, 2 documents" in card  # --mix-ar 0.25 by default
+    # an untrained model's AR answers are cut a quarter past the longest trained answer, not at the harness's 512
+    cut = int(re.search(r"AR mode, 2 documents \(answers cut at (\d+) tokens", card).group(1))
+    longest = max(
+        sum(label != IGNORE_ID for label in e.labels)
+        for e in ar_examples(AutoTokenizer.from_pretrained(pip), load_eval_set(str(dataset), "train").documents)
+    )
+    assert cut == math.ceil(1.25 * longest) < 512
     # the card ships with the weights: folders by name, no path of the machine that trained them
     assert str(tmp_path) not in card and str(dataset.parent) not in card and "--init ar --out pip" in card
     # the harness evaluates the PIP model with the budgets it was trained with
