@@ -64,8 +64,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _timing(args: argparse.Namespace) -> dict[str, Any]:
     """The timing options: those given on the command line, the rest from --quick's set or the full one."""
     preset = QUICK_TIMING if args.quick else TIMING
-    chosen = {key: preset[key] if getattr(args, key) is None else getattr(args, key) for key in preset}
-    return chosen | {"timing_batch_sizes": list(chosen["timing_batch_sizes"])}
+    return {
+        "timing_docs": preset["timing_docs"] if args.timing_docs is None else args.timing_docs,
+        "timing_batch_sizes": list(preset["timing_batch_sizes"] if args.timing_batch_sizes is None else args.timing_batch_sizes),
+        "warmup": preset["warmup"] if args.warmup is None else args.warmup,
+    }
 
 
 def _print_summary(path: Path) -> None:

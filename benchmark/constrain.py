@@ -92,9 +92,10 @@ class Skeleton:
 
     def advance(self, state: State, data: bytes) -> State | None:
         for byte in data:
-            state = self._step(state, byte)
-            if state is None:
+            stepped = self._step(state, byte)
+            if stepped is None:
                 return None
+            state = stepped
         return state
 
     def _step(self, s: State, byte: int) -> State | None:
@@ -200,7 +201,8 @@ class AnswerConstraint(LogitsProcessor):
             if choice is None:
                 choice = self._choose(row, state, scores[row].argsort(descending=True).tolist())
             kept[row, self.eos[0] if choice is None else choice] = 0.0
-        return kept
+        # transformers types a logits processor's scores as torch.FloatTensor, a legacy tensor type no torch op returns
+        return kept  # type: ignore[return-value]
 
     def _feed(self, row: int, token: int) -> State | None:
         state = self.states[row]
@@ -293,7 +295,8 @@ class Runs:
         bare = encode_all(tokenizer, [UNKNOWN, *words])
         spaced = encode_all(tokenizer, [" " + w for w in words])
         rows: list[list[int]] = [bare[0]]
-        row, length, spans = [0], [len(bare[0])], [None]  # unknown first: it wins ties, as the slots' default
+        spans: list[tuple[int, int] | None] = [None]  # unknown first: it wins ties, as the slots' default
+        row, length = [0], [len(bare[0])]
         for i in range(len(words)):
             value, printed = list(bare[i + 1]), list(bare[i + 1])  # the rows grow in place as the run does
             rows.append(value)

@@ -192,7 +192,8 @@ def _imported_documents(kind: str, path: str, split: str, limit: int | None, ima
     from datagen.formats.common import Problems
     from datagen.formats.convert import read_source
 
-    documents, splits = [], set()
+    documents: list[Document] = []
+    splits: set[str] = set()
     try:
         for item in read_source(kind, path, Problems()):
             splits.add(item.split)
@@ -248,7 +249,7 @@ def load_eval_set(
         documents = _imported_documents(*spec, split, limit, images)
         return EvalSet(id=dataset, split=split, fingerprint=fingerprint(documents), documents=documents, limit=limit)
     rows, lazy_images = _open_split(dataset, split, images, revision)
-    needed = (*TEXT_COLUMNS, "image") if images else TEXT_COLUMNS
+    needed: tuple[str, ...] = (*TEXT_COLUMNS, "image") if images else TEXT_COLUMNS
     # a dataset of page images with no words can still be read: pip-bench evaluate --ocr
     wordless = images and not {"words", "line_ids"} & set(rows.column_names)
     needed = tuple(c for c in needed if not (wordless and c in ("words", "line_ids")))
@@ -266,7 +267,7 @@ def load_eval_set(
     table = rows.select_columns(columns).to_dict() if not images else None
     documents = []
     for i in range(len(rows)):
-        row = rows[i] if images else {c: table[c][i] for c in columns}
+        row = rows[i] if table is None else {c: table[c][i] for c in columns}
         documents.append(
             Document(
                 id=str(row["id"]),

@@ -65,6 +65,10 @@ class EvalConfig:
     warmup: int = TIMING["warmup"]
     ocr: str | None = None  # text read from the page images by this OCR engine (datagen.ocr) instead of the dataset's words
 
+    def constraint(self, kind: str) -> str:
+        """The constraint of a kind of mode: ``ar`` (every AR mode) or ``pip``."""
+        return {"ar": self.ar_constraint, "pip": self.pip_constraint}[kind]
+
     def check(self) -> None:
         for mode in self.modes:
             if mode not in MODES:
@@ -467,8 +471,8 @@ def evaluate(
     model_config = load_config(spec)
     adapter_cls = resolve(model_config, adapter_name)
     kinds = sorted({"ar" if m in AR_MODES else m for m in config.modes})  # every AR mode takes --ar-constraint
-    grounded = [f"--{k}-constraint" for k in kinds if getattr(config, f"{k}_constraint") == "grounded"]
-    if grounded and getattr(adapter_cls, "reads_images", False):
+    grounded = [f"--{k}-constraint" for k in kinds if config.constraint(k) == "grounded"]
+    if grounded and adapter_cls.reads_images:
         raise BenchError(
             f"{grounded[0]} grounded keeps values inside the document's words, which the {adapter_cls.name} adapter does not give the model"
         )
@@ -477,9 +481,7 @@ def evaluate(
             f"--pip-constraint {config.pip_constraint} is for token answers; {spec.id} answers in spans (config.pip_answer), "
             "which are read from the document already: run it without the constraint"
         )
-    evalset = load_eval_set(
-        dataset, split, limit, images=getattr(adapter_cls, "reads_images", False), revision=dataset_revision, ocr=config.ocr
-    )
+    evalset = load_eval_set(dataset, split, limit, images=adapter_cls.reads_images, revision=dataset_revision, ocr=config.ocr)
     adapter = adapter_cls.load(spec, model_config)
     for mode in config.modes:
         reason = adapter.unsupported(mode)
@@ -494,7 +496,7 @@ def evaluate(
     device = adapter.device
     modes: dict[str, Any] = {}
     predictions: dict[str, list[Prediction]] = {}
-    inputs = evalset.inputs_digest(images=getattr(adapter_cls, "reads_images", False))
+    inputs = evalset.inputs_digest(images=adapter_cls.reads_images)
     runs = {mode: _runner(adapter, mode, config, budgets) for mode in config.modes}  # one each: a compile fallback lasts
     for mode, run in runs.items():
         settings = (
@@ -540,7 +542,7 @@ def evaluate(
 
     created = datetime.now(UTC).replace(microsecond=0)
     source = dataset_source(dataset)
-    results = {
+    results: dict[str, Any] = {  # the results file's JSON
         "schema_version": SCHEMA_VERSION,
         "created": created.isoformat().replace("+00:00", "Z"),
         "harness": harness_info(command),

@@ -62,7 +62,7 @@ def _keys(gold: Values, pred: Values) -> list[str]:
 
 def _present(values: Values) -> dict[str, str]:
     """The fields that are present after normalization, with their raw values."""
-    return {key: value for key, value in values.items() if normalize(value) is not None}
+    return {key: value for key, value in values.items() if value is not None and normalize(value) is not None}
 
 
 def _count(gold: str | None, pred: str | None) -> Counts:
@@ -144,7 +144,8 @@ def anls_star(gold: Values, pred: Values) -> float:
     field is still penalized, and a document where both sides are empty scores 1.0. Values are passed raw; the
     library lowercases and collapses whitespace itself.
     """
-    return float(anls_score(_present(gold), _present(pred)))
+    # the flags spelt out select the library's overload that returns the score alone
+    return float(anls_score(_present(gold), _present(pred), return_gt=False, return_key_scores=False))
 
 
 def _leaves(values: Values) -> Counter[tuple[str, str]]:

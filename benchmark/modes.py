@@ -8,6 +8,8 @@ greedily and exactly, so their answers equal ``ar``'s and only their speed diffe
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 AR_MODES = ("ar", "ar-lookup", "ar-static")
 MODES = (*AR_MODES, "pip")
 DEFAULT_MODES = ("ar", "pip")
@@ -25,8 +27,17 @@ LOOKUP_TOKENS = 5
 # How long a span answer may be read (``benchmark.pip.read_span``): within its key's longest value in the
 # model's training data (``config.pip_span_lengths``), or at any length.
 SPAN_LENGTHS = ("trained", "any")
-# How a run is timed after it is scored: documents at batch 1, throughput batch sizes, untimed warm-up documents.
+
+
+class Timing(TypedDict):
+    """How a run is timed after it is scored (``EvalConfig``'s timing fields and their command-line options)."""
+
+    timing_docs: int  # documents timed at batch 1
+    timing_batch_sizes: tuple[int, ...]  # throughput batch sizes
+    warmup: int  # untimed warm-up documents
+
+
 # The full measurement, and --quick's first look (a speedup read off 10 documents at batch 1; the batches of 8 and
 # 32 take most of an AR run's time on a CPU).
-TIMING = {"timing_docs": 50, "timing_batch_sizes": (1, 8, 32), "warmup": 3}
-QUICK_TIMING = {"timing_docs": 10, "timing_batch_sizes": (1,), "warmup": 1}
+TIMING: Timing = {"timing_docs": 50, "timing_batch_sizes": (1, 8, 32), "warmup": 3}
+QUICK_TIMING: Timing = {"timing_docs": 10, "timing_batch_sizes": (1,), "warmup": 1}

@@ -33,7 +33,7 @@ def ensure_pip_tokens(tokenizer: Any, model: Any) -> bool:
     The new embedding rows are initialised to the mean of the old ones (transformers' default), so a
     model never trained in PIP format can still be run, but it has not learned what a mask means.
     """
-    wanted = {}
+    wanted: dict[str, str | list[str]] = {}
     if MASK not in tokenizer.get_vocab():
         wanted["additional_special_tokens"] = [MASK]
     if tokenizer.pad_token is None:

@@ -172,15 +172,18 @@ class MatchState:
 class PointerOutput(CausalLMOutputWithPast):
     """``CausalLMOutputWithPast`` plus ``copy_probs`` (batch, kept positions, sources), when asked for."""
 
-    copy_probs: torch.FloatTensor | None = None
+    copy_probs: torch.Tensor | None = None
 
 
 class PointerForCausalLM(LlamaForCausalLM):
-    config_class = PointerConfig
+    # transformers leaves PreTrainedModel.config_class unannotated (inferred as None), though it holds a config class
+    config_class = PointerConfig  # type: ignore[assignment]
     # Its decode step keeps Python state on the KV cache (copy memory grown by concatenation, the span-copy
     # state), so torch.compile breaks the graph and sees new shapes at every step: on a 2-core CPU the compiled
     # static-cache decode ran several times slower than eager. pip-bench compiles only models that declare this.
     _can_compile_fullgraph = False
+    twin: torch.Tensor  # buffer: each token id's space-toggled twin
+    copyable: torch.Tensor  # buffer: which token ids may be copied
 
     def __init__(self, config: PointerConfig):
         super().__init__(config)
@@ -341,7 +344,8 @@ class PointerForCausalLM(LlamaForCausalLM):
             if old is None or old[2].shape[1] < past:
                 raise ValueError("the KV cache carries no copy memory for its earlier positions (built by another model?)")
             # longer than the cache: it was cropped (assisted decoding drops rejected proposals), and so is the memory
-            memory = tuple(torch.cat([a[:, :past], b], dim=1) for a, b in zip(old, memory, strict=True))
+            all_keys, all_values, all_ids = (torch.cat([a[:, :past], b], dim=1) for a, b in zip(old, memory, strict=True))
+            memory = (all_keys, all_values, all_ids)
         if cache is not None:
             cache.copy_memory = memory
         return memory
@@ -360,10 +364,10 @@ class PointerForCausalLM(LlamaForCausalLM):
             if cache is not None:
                 cache.copy_match = state
             return None if answer_start is None else state.read_sequence(input_ids, answer_start)
-        state = getattr(cache, "copy_match", None)
-        if state is None:
+        saved: MatchState | None = getattr(cache, "copy_match", None)
+        if saved is None:
             raise ValueError("the KV cache carries no span-copy state for its prompt (built by another model?)")
-        steps = state.read(input_ids, past)
+        steps = saved.read(input_ids, past)
         total = past + input_ids.shape[1]
         return torch.stack([F.pad(lengths, (0, total - lengths.shape[1])) for lengths in steps], dim=1)
 
@@ -422,7 +426,8 @@ class PointerForCausalLM(LlamaForCausalLM):
         loss = None
         if labels is not None:
             loss = F.cross_entropy(logits[:, :-1].flatten(0, 1), labels[:, 1:].flatten(), ignore_index=-100)
-        return PointerOutput(loss=loss, logits=logits, past_key_values=out.past_key_values, hidden_states=out.hidden_states)
+        # transformers types an output's loss and logits as torch.FloatTensor, a legacy tensor type no torch op returns
+        return PointerOutput(loss=loss, logits=logits, past_key_values=out.past_key_values, hidden_states=out.hidden_states)  # type: ignore[arg-type]
 
 
 AutoConfig.register(MODEL_TYPE, PointerConfig)

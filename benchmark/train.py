@@ -134,25 +134,23 @@ def parse_duration(text: str) -> float:
 def new_model(config: TrainConfig, tokenizer: Any) -> Any:
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    pointer = config.head == "pointer"
-    config_class, model_class = (PointerConfig, PointerForCausalLM) if pointer else (LlamaConfig, LlamaForCausalLM)
-    llama = config_class(
-        **({"match_length": config.match_length} if pointer else {}),
-        vocab_size=len(tokenizer),
-        hidden_size=config.hidden_size,
-        intermediate_size=config.intermediate_size,
-        num_hidden_layers=config.layers,
-        num_attention_heads=config.heads,
-        num_key_value_heads=config.heads,
-        max_position_embeddings=2048,
-        tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    model = model_class(llama)
-    if isinstance(model, PointerForCausalLM):
-        model.set_vocabulary(tokenizer)
+    llama: dict[str, Any] = {  # the config both heads share (keyword arguments of LlamaConfig)
+        "vocab_size": len(tokenizer),
+        "hidden_size": config.hidden_size,
+        "intermediate_size": config.intermediate_size,
+        "num_hidden_layers": config.layers,
+        "num_attention_heads": config.heads,
+        "num_key_value_heads": config.heads,
+        "max_position_embeddings": 2048,
+        "tie_word_embeddings": True,
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
+    if config.head != "pointer":
+        return LlamaForCausalLM(LlamaConfig(**llama))
+    model = PointerForCausalLM(PointerConfig(match_length=config.match_length, **llama))
+    model.set_vocabulary(tokenizer)
     return model
 
 
@@ -223,7 +221,8 @@ def span_examples(tokenizer: Any, docs: Sequence[Document]) -> list[Example]:
     unknown = encode_all(tokenizer, [UNKNOWN])[0][0]
     out = []
     for doc, ids, offsets in zip(docs, encoded["input_ids"], encoded["offset_mapping"], strict=True):
-        labels, sources = [IGNORE_ID] * len(ids), {}
+        labels = [IGNORE_ID] * len(ids)
+        sources: dict[int, list[int]] = {}
         masks = iter(i for i, t in enumerate(ids) if t == mask_id)
         for key in DOC_TYPES[doc.doc_type]:
             first, last = next(masks), next(masks)
@@ -269,7 +268,7 @@ def batches(examples: Sequence[Example], batch_size: int, rng: random.Random) ->
     order = list(examples)
     rng.shuffle(order)
     chunk = batch_size * 32
-    out = []
+    out: list[list[Example]] = []
     for i in range(0, len(order), chunk):
         part = sorted(order[i : i + chunk], key=lambda e: len(e.ids))
         out.extend(part[j : j + batch_size] for j in range(0, len(part), batch_size))

@@ -217,6 +217,8 @@ def jpeg(pixels: np.ndarray, params: JpegParams, rng: np.random.Generator) -> np
     if not ok:
         raise RuntimeError("OpenCV failed to encode the page as JPEG")
     decoded = cv2.imdecode(encoded, cv2.IMREAD_COLOR if colour else cv2.IMREAD_GRAYSCALE)
+    if decoded is None:
+        raise RuntimeError("OpenCV failed to decode the page's JPEG")
     return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB) if colour else decoded
 
 
@@ -272,7 +274,7 @@ _PHOTOMETRIC: dict[str, tuple[type[AugParams], Photometric]] = {
 # it measures ink density from pure white, which holds only for the clean render.
 _ORDER = ("ink_fade", "paper_texture", "rotate", "perspective", "blur", "brightness_contrast", "noise", "jpeg")
 
-AUGMENTATIONS: dict[str, type[BaseModel]] = {name: {**_GEOMETRIC, **_PHOTOMETRIC}[name][0] for name in _ORDER}
+AUGMENTATIONS: dict[str, type[AugParams]] = {name: {**_GEOMETRIC, **_PHOTOMETRIC}[name][0] for name in _ORDER}
 
 
 def augment(image: Image.Image, boxes: np.ndarray, spec: dict[str, dict], rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]:
@@ -309,7 +311,7 @@ def augment(image: Image.Image, boxes: np.ndarray, spec: dict[str, dict], rng: n
         if pending is not None:
             pixels, corners, pending = _warp(pixels, pending, size), _project(corners, pending), None
         pixels = _PHOTOMETRIC[name][1](pixels, params, rng)
-    if pending is not None:
+    if pixels is not None and pending is not None:  # steps are pending only once the page is an array
         pixels, corners = _warp(pixels, pending, size), _project(corners, pending)
     w, h = size
     out = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)

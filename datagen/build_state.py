@@ -263,7 +263,7 @@ def finalize_build(out: Path, trusted: frozenset[str] = frozenset()) -> Path:
     public = {k: state[k] for k in ("config", "config_hash", "inputs", "generator_version", "command", "budgets") if k in state}
     try:
         write_atomic(out / CONFIG_FILE, json.dumps(public, indent=1).encode())  # read by datagen.lazy
-        return write_card(out, state, [info for _, info, _ in checked])
+        return write_card(out, state, [info for _, info, _ in checked if info is not None])  # all of them: no problems
     except OSError as exc:  # a full disk: every shard is safe, only the card is missing; merge writes it
         raise DatagenError(
             f"cannot write the card of {out}: {exc.strerror or exc}; free some space and run 'datagen merge {out}'"

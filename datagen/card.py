@@ -83,7 +83,8 @@ class ShardStats:
 
 def aggregate(sidecars: list[dict[str, Any]]) -> dict[str, Any]:
     """Sum the per-shard statistics, overall and per split."""
-    total, per_split = ShardStats(), {}
+    total = ShardStats()
+    per_split: dict[str, ShardStats] = {}
     for sc in sidecars:
         total.merge(sc["stats"])
         per_split.setdefault(sc["split"], ShardStats()).merge(sc["stats"])

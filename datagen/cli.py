@@ -13,6 +13,7 @@ import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from datagen import __version__
 from datagen.errors import DatagenError
@@ -254,7 +255,7 @@ SHARD_SIZE = _int_in(0, 1_000_000, "documents per shard; 0 chooses by image form
 class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors are one line (the usage text is one ``--help`` away)."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 

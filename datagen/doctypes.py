@@ -7,6 +7,11 @@ append new keys at the end, never reorder.
 
 from __future__ import annotations
 
+from typing import Literal
+
+# The doc types as a type: what a template's doc_type accepts (tests/test_template_validation.py checks that they agree).
+DocType = Literal["receipt", "invoice", "form"]
+
 DOC_TYPES: dict[str, tuple[str, ...]] = {
     # SROIE's four keys (company, date, address, total) come first; the rest are CORD-like extras.
     "receipt": (

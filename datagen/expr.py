@@ -154,6 +154,8 @@ class Expression:
 
     def _compile(self, node: Tree | Token) -> Compiled:
         """Turn the tree into nested closures once, so evaluation is a few calls per node."""
+        if not isinstance(node, Tree):  # the grammar puts tokens only where the rules below read them as text
+            raise ExprError(f"unsupported token {node!r} in {self.source!r}")  # pragma: no cover
         kind = node.data
         kids = node.children
         if kind == "number":

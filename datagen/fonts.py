@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from fontTools.ttLib import TTFont
 
@@ -25,6 +26,8 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "hand": ("Breip-Regular.ttf", "Breip-Regular.ttf"),
     "marker": ("HumorSans-Regular.ttf", "HumorSans-Regular.ttf"),
 }
+# The same names as a type: what a template's font options accept (tests/test_template_validation.py checks that they agree).
+Family = Literal["sans", "serif", "mono", "hand", "marker"]
 
 
 MEMO_ENTRIES = 200_000  # per font and memo: bounds memory in a 1e6 build, where most numbers are unique

@@ -237,6 +237,8 @@ class _Engine:
         """The block's field value (tagged as ground truth) or var value (an untagged distractor)."""
         if block.field is not None:
             return self.value_run(block.field, font, size)
+        if block.var is None:  # a text block of literal text
+            return None
         value = self.doc.var_values.get(block.var)
         return None if value is None else _Run(value, font, size)
 
@@ -264,11 +266,11 @@ class _Engine:
         size = self.st.size * self.rng.uniform(*b.scale)
         align = self.rng.choice(b.align)
         if b.text is not None:  # prose keeps its case (label_case is for labels) unless the whole document has one
-            run = _Run(apply_case(_pick_label(b.text, self.doc.lang, self.rng, ""), self.st.text_case), font, size)
+            run: _Run | None = _Run(apply_case(_pick_label(b.text, self.doc.lang, self.rng, ""), self.st.text_case), font, size)
         else:
             run = self.source_run(b, font, size)
-            if run is None:
-                return y
+        if run is None:
+            return y
         return self.place([run], x0, x1, y, align)
 
     def block_pair(self, b: PairBlock, x0: float, x1: float, y: float) -> float:
@@ -276,7 +278,7 @@ class _Engine:
         lfont = self.font(self.chance(b.bold_label))
         vfont = self.font(self.chance(b.bold_value))
         arrange = self.rng.choice(b.arrange)
-        label = self.label(b.label, b.field or b.var) + self.rng.choice(b.sep)
+        label = self.label(b.label, b.source) + self.rng.choice(b.sep)
         value = self.source_run(b, vfont, size)
         if value is None:
             return y

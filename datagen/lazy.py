@@ -34,7 +34,7 @@ def render_image(template_id: str, seed: int, locale: str, config: dict[str, Any
         raster=True,
         augmentations=config["augment"],
     )
-    return encode_image(gen.image, image_format, config["quality"])
+    return encode_image(gen.page_image, image_format, config["quality"])
 
 
 def _transform(config: dict[str, Any], image_format: str, decode: bool):

@@ -172,7 +172,7 @@ class NoiseModel:
             read = c
             replace = self.replace.get(c)
             p = replace[0] if replace else 0.0
-            if u[k] < p:
+            if replace is not None and u[k] < p:
                 read = _pick(replace[1], replace[2], v[k])
             elif u[k] < p + self.delete:
                 read = ""

@@ -32,6 +32,13 @@ class Generated:
     image: Image.Image | None = None
     pdf: bytes | None = None
 
+    @property
+    def page_image(self) -> Image.Image:
+        """The page image, which only a document generated with ``raster=True`` has."""
+        if self.image is None:
+            raise ValueError("the document was generated without its image (raster=False)")
+        return self.image
+
 
 def make_layout(template: Template, seed: int, locale: str | None = None) -> tuple[Document, Layout]:
     """Sample and lay out. On a page that overflows, retry with one line item fewer; where there are none

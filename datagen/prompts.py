@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from datagen.doctypes import DOC_TYPES
@@ -111,7 +111,7 @@ def parse_ar(output: str, doc_type: str) -> tuple[dict[str, str | None], bool]:
     except (json.JSONDecodeError, RecursionError):  # a model may well print [[[[... ten thousand deep
         data = None
     ok = isinstance(data, dict)
-    if not ok:
+    if not isinstance(data, dict):
         data = {}
         for key in keys:
             pair = re.search(rf'"{re.escape(key)}"\s*:\s*(null|"(?:[^"\\\n]|\\.)*")', output)
@@ -252,7 +252,7 @@ def budgets_from_values(
     return {t: compute_budgets(per_key, unknown, percentile) for t, per_key in lengths.items()}
 
 
-def compute_budgets(token_lengths: dict[str, Iterable[int]], unknown_len: int, percentile: float = 99.5) -> dict[str, int]:
+def compute_budgets(token_lengths: Mapping[str, Iterable[int]], unknown_len: int, percentile: float = 99.5) -> dict[str, int]:
     """Per-key mask budget: the ``percentile`` of present values' token lengths, at least ``unknown``."""
     budgets = {}
     for key, lengths in token_lengths.items():

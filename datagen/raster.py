@@ -71,7 +71,8 @@ def _glyph_cache(path: Path, size_px: float) -> dict[str, tuple[Any, int, int]]:
 
 def _rasterize(font: ImageFont.FreeTypeFont, ch: str) -> tuple[Any, int, int]:
     """A glyph's coverage mask (Pillow core image) and its offset from the pen position on the baseline."""
-    left, top, right, bottom = font.getbbox(ch, anchor="ls")
+    # whole pixels: Pillow types the box as floats, which it is only with a fractional stroke width (none here)
+    left, top, right, bottom = map(int, font.getbbox(ch, anchor="ls"))
     if right <= left or bottom <= top:
         return None, 0, 0
     mask = Image.new("L", (right - left, bottom - top), 0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from datagen import __version__
 from datagen.doctypes import DOC_TYPES, LINE_ITEM_COLUMNS
@@ -24,7 +25,7 @@ def layout_boxes(layout: Layout, scale: float) -> np.ndarray:
     return np.array([(w.x0, w.y0, w.x1, w.y1) for w in layout.words], dtype=np.float64) * scale
 
 
-def grid_boxes(boxes: np.ndarray, image_size: tuple[int, int]) -> tuple[list[list[int]], list[list[int]]]:
+def grid_boxes(boxes: ArrayLike, image_size: tuple[int, int]) -> tuple[list[list[int]], list[list[int]]]:
     """Pixel boxes (N, 4) as whole pixels inside the image, and on the 0-1000 grid (LayoutLM convention).
 
     Whole pixels cover the box (floor the top-left, ceil the bottom-right). Shared by generated and

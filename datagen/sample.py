@@ -103,19 +103,22 @@ class FakerPool:
         self.memo: dict[tuple[str, str], dict[int, Any]] = {}
 
     def draw(self, gen: Gen, rng: random.Random) -> Any:
+        provider = gen.faker
+        if provider is None:
+            raise ValueError(f"not a Faker generator: {gen!r}")
         args_key = _args_key(gen)
-        table = self.memo.setdefault((gen.faker, args_key), {})
+        table = self.memo.setdefault((provider, args_key), {})
         index = rng.randrange(FAKER_POOL_SIZE)
         value = table.get(index)
         if value is None:
-            self.fake.seed_instance(derive_seed(self.locale, gen.faker, args_key, index))
+            self.fake.seed_instance(derive_seed(self.locale, provider, args_key, index))
             try:
-                value = getattr(self.fake, gen.faker)(**gen.args)
+                value = getattr(self.fake, provider)(**gen.args)
             except Exception as exc:  # third-party code run with the template's arguments: any failure is theirs
-                raise ValueError(f"Faker {gen.faker}() failed: {type(exc).__name__}: {exc}") from None
+                raise ValueError(f"Faker {provider}() failed: {type(exc).__name__}: {exc}") from None
             chars = len(str(value))  # the args bound keeps this call cheap; this bound keeps the value printable
             if chars > MAX_VALUE_CHARS:
-                raise ValueError(f"Faker {gen.faker}() gave a value of {chars} characters; at most {MAX_VALUE_CHARS}")
+                raise ValueError(f"Faker {provider}() gave a value of {chars} characters; at most {MAX_VALUE_CHARS}")
             table[index] = value
         return value
 
@@ -147,6 +150,8 @@ def _expression_order(template: Template) -> tuple[str, ...]:
 
 @cache
 def _row_order(template: Template) -> tuple[str, ...]:
+    if template.items is None:
+        return ()
     cols = template.items.columns
     graph = {k: sorted(parse(g.expr).names & set(cols)) if g.expr else [] for k, g in cols.items()}
     return tuple(graphlib.TopologicalSorter(graph).static_order())
@@ -164,14 +169,16 @@ def _draw(gen: Gen, rng: random.Random, fake: FakerPool, places: int) -> Any:
         options = gen.options(fake.lang)
         value = rng.choices(options, weights=gen.weights)[0] if gen.weights else rng.choice(options)
         if isinstance(value, float):
-            value = Decimal(repr(value))
+            exact = Decimal(repr(value))
             if gen.format == "money":  # 2.4 -> 2.40: a price has the currency's minor digits
-                value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+                exact = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+            return exact
         return value
     if gen.int_ is not None:
         return rng.randint(*gen.int_)
-    if gen.money is not None or gen.decimal is not None:
-        lo, hi = gen.money or gen.decimal
+    bounds = gen.money if gen.money is not None else gen.decimal
+    if bounds is not None:
+        lo, hi = bounds
         digits = places if gen.money is not None else gen.places
         raw = Decimal(repr(rng.uniform(lo, hi)))
         return raw.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
@@ -199,7 +206,7 @@ def _label_case(drawn: str, text_case: str) -> str:
 
 def sample_style(template: Template, rng: random.Random, text_case: str) -> DocStyle:
     s, page = template.style, template.page
-    if page.size == "thermal":
+    if page.width_mm is not None:  # size thermal (Page requires a roll width there only): as long as the document
         width, height = _uniform(rng, page.width_mm) * MM, None
     else:
         width, height = PAGE_SIZES_PT[page.size]
@@ -296,6 +303,8 @@ class Sampler:
 
     def _sample_items(self, rng: random.Random, fake: FakerPool) -> list[dict[str, Any]]:
         items = self.template.items
+        if items is None:  # items are sampled only for a template that has them
+            return []
         n = rng.randint(*items.count)
         places = self.env["__money_places__"]
         rows = []

@@ -87,8 +87,8 @@ def _write_shard(config: BuildConfig, budgets: dict[str, dict[str, int]], shard:
                     ocr_noise=noise,
                 )
                 if engine is not None:
-                    gen = dataclasses.replace(gen, record=ocr_record(gen.record, engine(gen.image)))
-                image = encode_image(gen.image, config.image_format, config.quality) if eager else None
+                    gen = dataclasses.replace(gen, record=ocr_record(gen.record, engine(gen.page_image)))
+                image = encode_image(gen.page_image, config.image_format, config.quality) if eager else None
                 row = record_to_row(gen.record, budgets[template.doc_type], tokenizer, image=image, pdf=gen.pdf)
                 stats.add(row)
                 rows.append(row)

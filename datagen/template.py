@@ -16,7 +16,7 @@ import math
 import re
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
 import yaml
 from babel import Locale, UnknownLocaleError
@@ -24,10 +24,10 @@ from babel.numbers import list_currencies
 from faker.config import AVAILABLE_LOCALES
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from datagen.doctypes import DOC_TYPES, LINE_ITEM_COLUMNS
+from datagen.doctypes import DOC_TYPES, LINE_ITEM_COLUMNS, DocType
 from datagen.errors import TemplateError
 from datagen.expr import ExprError, parse
-from datagen.fonts import FAMILIES
+from datagen.fonts import Family
 from datagen.formatting import default_currency, formatter
 from datagen.limits import (
     FONT_PT,
@@ -83,7 +83,6 @@ def _check_labels(value: list[str] | dict[str, list[str]]) -> list[str] | dict[s
 
 
 TimeRange = Annotated[tuple[str, str], AfterValidator(_check_times)]
-Family = Literal[tuple(FAMILIES)]  # type: ignore[valid-type]
 Align = Literal["left", "center", "right"]
 Case = Literal["as_is", "upper", "title"]
 ValueFormat = Literal["money", "percent", "number", "int", "date", "time", "text"]
@@ -267,6 +266,14 @@ class PairBlock(BlockBase):
             raise ValueError("a pair block needs exactly one of field, var")
         return self
 
+    @property
+    def source(self) -> str:
+        """The field or var whose value the block prints."""
+        source = self.field if self.field is not None else self.var
+        if source is None:  # pragma: no cover - _one_source requires one
+            raise ValueError("a pair block needs exactly one of field, var")
+        return source
+
 
 class TableColumn(Strict):
     key: str
@@ -367,7 +374,7 @@ BoxBlock.model_rebuild()
 
 class Template(Strict):
     id: str
-    doc_type: Literal[tuple(DOC_TYPES)]  # type: ignore[valid-type]
+    doc_type: DocType
     description: str = ""
     locales: list[str] = Field(min_length=1)
     currency: dict[str, str] = {}  # locale -> ISO code; default: the locale's territory currency
@@ -587,7 +594,7 @@ class _Checker:
     def __init__(self, template: Template):
         self.t = template
 
-    def fail(self, loc: tuple[Any, ...], message: str) -> None:
+    def fail(self, loc: tuple[Any, ...], message: str) -> NoReturn:
         raise self.t.error(loc, message)
 
     def run(self) -> None:
@@ -627,7 +634,7 @@ class _Checker:
         formatter(locale, code or default_currency(locale))  # built (and cached) now: a pair Babel cannot print fails here
 
     def _gens(self) -> list[tuple[tuple[Any, ...], Gen]]:
-        out = [(("vars", k), g) for k, g in self.t.vars.items()]
+        out: list[tuple[tuple[Any, ...], Gen]] = [(("vars", k), g) for k, g in self.t.vars.items()]
         out += [(("fields", k), g) for k, g in self.t.fields.items()]
         if self.t.items:
             out += [(("items", "columns", k), g) for k, g in self.t.items.columns.items()]

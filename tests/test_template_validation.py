@@ -307,3 +307,13 @@ def test_same_line_columns_share_line_ids(tmp_path):
         assert len({w.line for w in a.words if w.field in ("date", "time")}) == 2
         last = max(i for i, w in enumerate(b.words) if w.field in ("date", "time") or w.text == "T01")
         assert b.words[last + 1].line == max(w.line for w in b.words[: last + 1]) + 1  # the lines after follow on
+
+
+def test_literal_types_list_exactly_the_doc_types_and_bundled_font_families():
+    from typing import get_args
+
+    from datagen.doctypes import DOC_TYPES, DocType
+    from datagen.fonts import FAMILIES, Family
+
+    assert get_args(DocType) == tuple(DOC_TYPES)  # in order: a validation error lists them so
+    assert get_args(Family) == tuple(FAMILIES)

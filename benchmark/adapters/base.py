@@ -14,7 +14,7 @@ import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -111,7 +111,7 @@ def model_sha(spec: ModelSpec, config: Any) -> str:
     for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
         digest.update(file.relative_to(path).as_posix().encode() + b"\0")
         with file.open("rb") as fh:
-            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+            for chunk in iter(partial(fh.read, 1 << 20), b""):
                 digest.update(chunk)
     return digest.hexdigest()
 
@@ -154,6 +154,7 @@ class Adapter(ABC):
     """One model family. Subclasses set ``name`` and implement input encoding; the modes live here."""
 
     name: ClassVar[str]
+    reads_images: ClassVar[bool] = False  # the model reads the page image (the documents are loaded with theirs)
 
     def __init__(self, spec: ModelSpec, config: Any, model: Any, tokenizer: Any, mask_token_added: bool):
         self.spec, self.config, self.model, self.tokenizer = spec, config, model, tokenizer
@@ -185,7 +186,7 @@ class Adapter(ABC):
 
     def unsupported(self, mode: str) -> str | None:
         """Why this model cannot run ``mode``, or None when it can."""
-        if mode == "ar-lookup" and getattr(self, "reads_images", False):
+        if mode == "ar-lookup" and self.reads_images:
             return (
                 "prompt lookup proposes n-grams of the prompt's tokens, and an image model's prompt holds the instruction, "
                 "not the document's words (transformers' assisted generation also fails on some, e.g. Idefics3)"

@@ -22,10 +22,10 @@ class Qwen2VLAdapter(VisionLanguageAdapter):
     def matches(cls, config: Any) -> bool:
         return getattr(config, "model_type", None) in ("qwen2_vl", "qwen2_5_vl")
 
-    def pip_forward(self, batch: Batch, attention: str) -> torch.Tensor:
+    def pip_forward(self, batch: Batch, attention: str, copy_probs: bool = False) -> list[torch.Tensor]:
         inputs = batch.inputs
         rope_args = {k: inputs.get(k) for k in ("image_grid_thw", "video_grid_thw")}
         if "second_per_grid_ts" in inputs:  # Qwen2.5-VL only
             rope_args["second_per_grid_ts"] = inputs["second_per_grid_ts"]
         positions, _ = self.model.model.get_rope_index(inputs["input_ids"], attention_mask=inputs["attention_mask"], **rope_args)
-        return super().pip_forward(Batch({**inputs, "position_ids": positions}, batch.positions, batch.prompts), attention)
+        return super().pip_forward(Batch({**inputs, "position_ids": positions}, batch.positions, batch.prompts), attention, copy_probs)

@@ -98,13 +98,15 @@ class VisionEncoderDecoderAdapter(Adapter):
         expected = [sum(budgets[d.doc_type].values()) for d in docs]
         return Batch(inputs=inputs, positions=positions_or_error(inputs["decoder_input_ids"], self.mask_id, expected), prompts=prompts)
 
-    def pip_forward(self, batch: Batch, attention: str) -> list[torch.Tensor]:
+    def pip_forward(self, batch: Batch, attention: str, copy_probs: bool = False) -> list[torch.Tensor]:
         inputs = self._on_device(batch.inputs)
         ids = inputs["decoder_input_ids"]
         first = [pos[0] for pos in batch.positions]
         inputs["decoder_attention_mask"] = attention_mask_4d(torch.ones_like(ids), first, attention, self.model.dtype)
-        logits = self.model(**inputs, use_cache=False).logits
-        return [logits[b, [p - 1 for p in pos]] for b, pos in enumerate(batch.positions)]
+        extra = {"output_copy_probs": True} if copy_probs else {}
+        out = self.model(**inputs, use_cache=False, **extra)
+        per_mask = out.copy_probs if copy_probs else out.logits
+        return [per_mask[b, [p - 1 for p in pos]] for b, pos in enumerate(batch.positions)]
 
     def unsupported(self, mode: str) -> str | None:
         from transformers import VisionEncoderDecoderModel
@@ -115,8 +117,8 @@ class VisionEncoderDecoderAdapter(Adapter):
         return super().unsupported(mode)
 
     def ar(self, docs: Sequence[Document], max_new_tokens: int, decoding: Decoding = GREEDY, constraint: str = "none") -> list[ARResult]:
-        base = super()
-        return _per_doc_type(docs, lambda group: base.ar(group, max_new_tokens, decoding, constraint))
+        ar = super().ar
+        return _per_doc_type(docs, lambda group: ar(group, max_new_tokens, decoding, constraint))
 
     def pip(
         self,
@@ -126,8 +128,8 @@ class VisionEncoderDecoderAdapter(Adapter):
         constraint: str = "none",
         span_length: str = "trained",
     ) -> list[PIPResult]:
-        base = super()
-        return _per_doc_type(docs, lambda group: base.pip(group, budgets, attention, constraint, span_length))
+        pip = super().pip
+        return _per_doc_type(docs, lambda group: pip(group, budgets, attention, constraint, span_length))
 
 
 def _per_doc_type(docs: Sequence[Document], run: Callable[[list[Document]], list[R]]) -> list[R]:

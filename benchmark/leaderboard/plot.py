@@ -10,6 +10,7 @@ import io
 import math
 from collections.abc import Sequence
 from itertools import groupby
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import matplotlib
 from matplotlib.axes import Axes
@@ -20,12 +21,34 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 from benchmark.leaderboard.collect import Row, pareto_front
 from benchmark.leaderboard.view import EMPTY, Section
 
+if TYPE_CHECKING:
+    from matplotlib.typing import ColorType, LineStyleType, MarkerType, RcKeyType
+
+
+class PointStyle(TypedDict):
+    """Keyword arguments of ``Axes.scatter`` that draw one point."""
+
+    marker: MarkerType
+    s: float
+    edgecolors: ColorType
+    linewidths: float
+    facecolors: ColorType
+
+
+class LineStyle(TypedDict):
+    """Keyword arguments of ``Axes.plot`` and ``Line2D`` that style a line."""
+
+    color: ColorType
+    linestyle: LineStyleType
+    linewidth: float
+
+
 # text.parse_math off: model ids are user text, and one like "$\foo$" would be parsed as mathtext (and fail)
-RC = {"svg.hashsalt": "pip-bench-leaderboard", "svg.fonttype": "path", "font.size": 9, "text.parse_math": False}
+RC: dict[RcKeyType, Any] = {"svg.hashsalt": "pip-bench-leaderboard", "svg.fonttype": "path", "font.size": 9, "text.parse_math": False}
 PANEL_INCHES = (6.0, 4.2)
 MAX_COLUMNS = 2
 MINOR_LABEL_DECADES = 3
-FRONT_STYLE = {"color": "0.25", "linestyle": "--", "linewidth": 1.0}
+FRONT_STYLE: LineStyle = {"color": "0.25", "linestyle": "--", "linewidth": 1.0}
 
 
 def _short(row: Row) -> str:
@@ -43,20 +66,20 @@ def _milliseconds_2_5(value: float, _position: float | None = None) -> str:
     return _milliseconds(value) if mantissa in (2, 5) else ""
 
 
-def _point_style(row: Row, colour: str) -> dict[str, object]:
+def _point_style(row: Row, colour: str) -> PointStyle:
     """AR hollow, PIP filled: the family is the colour, the mode is the fill."""
     return {"marker": "o", "s": 46, "edgecolors": colour, "linewidths": 1.5, "facecolors": colour if row.mode == "pip" else "white"}
 
 
 def _panel(ax: Axes, section: Section, colours: dict[str, str]) -> None:
-    timed = [r for r in section.rows if r.p50_ms]  # a log axis has no place for 0 ms
+    timed = [(r, r.p50_ms) for r in section.rows if r.p50_ms]  # with their latency: a log axis has no place for 0 ms
     ax.set_title(f"{section.title}\n{section.note}", fontsize=9)
     if not timed:
         ax.text(0.5, 0.5, "no timed runs", ha="center", va="center", transform=ax.transAxes)
         return
-    for row in timed:
-        ax.scatter([row.p50_ms], [row.f1], zorder=3, **_point_style(row, colours[row.family]))
-    for _, group in groupby(sorted(timed, key=lambda r: (r.file, r.mode)), key=lambda r: r.file):
+    for row, ms in timed:
+        ax.scatter([ms], [row.f1], zorder=3, **_point_style(row, colours[row.family]))
+    for _, group in groupby(sorted((r for r, _ in timed), key=lambda r: (r.file, r.mode)), key=lambda r: r.file):
         run = list(group)  # the AR modes before pip
         colour = colours[run[-1].family]
         base = next((r for r in run if r.mode == run[-1].speedup_vs), None)  # the fastest AR, which PIP's speedup is over
@@ -64,7 +87,7 @@ def _panel(ax: Axes, section: Section, colours: dict[str, str]) -> None:
             arrow = {"arrowstyle": "->", "color": colour, "linewidth": 1.2, "shrinkA": 5, "shrinkB": 5}
             ax.annotate("", xy=(run[-1].p50_ms, run[-1].f1), xytext=(base.p50_ms, base.f1), arrowprops=arrow, zorder=2)
         ax.annotate(_short(run[-1]), (run[-1].p50_ms, run[-1].f1), xytext=(5, 4), textcoords="offset points", fontsize=7)
-    points = [(r.p50_ms, r.f1) for r in timed]
+    points = [(ms, r.f1) for r, ms in timed]
     front = [points[i] for i in pareto_front(points)]
     ax.plot([x for x, _ in front], [y for _, y in front], drawstyle="steps-post", zorder=1, **FRONT_STYLE)
     ax.set_xscale("log")

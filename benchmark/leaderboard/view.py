@@ -44,7 +44,9 @@ def _throughput(row: Row) -> str:
 
 
 def _speedup(row: Row) -> str:
-    return DASH if row.speedup is None else f"{row.speedup:.1f}× ({row.speedup_vs.upper()})"
+    if row.speedup is None or row.speedup_vs is None:  # both are set on PIP rows only
+        return DASH
+    return f"{row.speedup:.1f}× ({row.speedup_vs.upper()})"
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ COLUMNS: tuple[Column, ...] = (
 
 def best_rows(rows: Sequence[Row], column: Column) -> frozenset[str]:
     """Ids of the rows holding the column's best value (all of them on a tie; none for unranked columns)."""
-    values = [(row.row_id, column.value(row)) for row in rows if column.value(row) is not None]
+    values = [(row.row_id, v) for row in rows if (v := column.value(row)) is not None]
     if column.best is None or not values:
         return frozenset()
     pick = max if column.best == "max" else min

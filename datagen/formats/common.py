@@ -198,7 +198,7 @@ def make_record(
         value = values[key]
         value = " ".join(value.split()) if value is not None else None
         present = bool(value)
-        ids = list(links[key]) if key in links else (find_words(words, value) if present else [])
+        ids = list(links[key]) if key in links else (find_words(words, value) if value else [])
         fields.append({"key": key, "value": value if present else None, "present": present, "word_ids": ids if present else []})
     return {
         "id": doc_id,

@@ -220,7 +220,8 @@ def _form(entities: list[dict[str, Any]]) -> _Form:
             if word["text"].strip():
                 ids.append(len(form.words))
                 form.words.append(word["text"])
-                form.boxes.append(tuple(float(v) for v in word["box"]))
+                x0, y0, x1, y1 = (float(v) for v in word["box"])  # four numbers: _ANNOTATION checked
+                form.boxes.append((x0, y0, x1, y1))
         form.word_ids.append(ids)
     return form
 
