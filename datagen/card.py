@@ -210,7 +210,7 @@ def _body(state: dict[str, Any], stats: dict[str, Any]) -> str:
 (the pip-kie toolkit), with exact ground truth: every key of the doc type's schema (value as printed, or
 absent), line items, words with boxes on a 0–1000 grid, field→word links, and three prompt formats for
 training and evaluating key-information extraction: **masked-prompt (PIP)**, **autoregressive (AR)** and
-**chat** (transformers convention). The format is specified in `docs/format.md` of the toolkit.
+**chat** (transformers convention). The format is specified in `docs/dataset-format.md` of the toolkit.
 
 ## Load
 

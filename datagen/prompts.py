@@ -19,7 +19,7 @@ first in the PIP and AR prompts; the chat format carries the image instead.
 
 Everything is derived from ``fields`` (key, value, present), so a harness can rebuild the PIP prompt
 and targets for any other tokenizer with ``pip_budgets`` + ``pip_prompt`` + ``pip_targets``.
-See ``docs/format.md`` for worked examples.
+See ``docs/dataset-format.md`` for worked examples.
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ from typing import Any
 
 from datagen.errors import DatagenError
 from datagen.expr import parse
-from datagen.formatting import default_currency, formatter
 from datagen.limits import MAX_VALUE_CHARS
+from datagen.printing import default_currency, formatter
 from datagen.providers import new_faker
 from datagen.template import MM, PAGE_SIZES_PT, Gen, Template
 

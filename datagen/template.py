@@ -28,7 +28,6 @@ from datagen.doctypes import DOC_TYPES, LINE_ITEM_COLUMNS, DocType
 from datagen.errors import TemplateError
 from datagen.expr import ExprError, parse
 from datagen.fonts import Family
-from datagen.formatting import default_currency, formatter
 from datagen.limits import (
     FONT_PT,
     JITTER_PT,
@@ -49,6 +48,7 @@ from datagen.limits import (
     SCALE,
     within,
 )
+from datagen.printing import default_currency, formatter
 from datagen.providers import new_faker
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"

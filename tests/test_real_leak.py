@@ -121,7 +121,7 @@ def leaks(files: dict[str, str], values: RealValues) -> list[str]:
 @pytest.fixture(scope="module")
 def values() -> RealValues:
     if not (REAL / "train" / "entities").is_dir() and not (REAL / "test" / "entities").is_dir():
-        pytest.skip(f"no real data at {REAL} (it is not part of the repository; see docs/format.md)")
+        pytest.skip(f"no real data at {REAL} (it is not part of the repository; see docs/dataset-format.md)")
     found = real_values()
     assert found, f"{REAL} has no entities/*.txt with a company or address"
     return found

@@ -1,4 +1,4 @@
-"""Generated Malaysian receipts follow SROIE's label conventions (docs/format.md, "Label conventions"):
+"""Generated Malaysian receipts follow SROIE's label conventions (docs/dataset-format.md, "Label conventions"):
 ``company`` without its registration number (printed on a line of its own) and without the lines some
 receipts print above it (a person's name, an outlet, a welcome line), ``total`` the amount paid after the
 cash-rounding adjustment, as a bare number (an "RM" printed next to it is a word of its own), with the total

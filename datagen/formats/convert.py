@@ -152,7 +152,7 @@ def _card(features: Any, splits: list[tuple[str, int, int]], report: dict[str, A
 
 Converted from `{report["source"]}` ({FORMATS[report["format"]]}) by `datagen import` {report["datagen_version"]}.
 The columns are those of a `datagen build` (words, boxes on a 0–1000 grid, fields, the PIP / AR / chat
-prompts); see `docs/format.md` and `docs/formats.md` of the pip-kie toolkit for the key mapping.
+prompts); see `docs/dataset-format.md` and `docs/real-datasets.md` of the pip-kie toolkit for the key mapping.
 
 {sizes}
 

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from datagen.formatting import default_currency, formatter
+from datagen.printing import default_currency, formatter
 
 LOCALES = [
     ("en_US", "USD"),
