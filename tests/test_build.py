@@ -18,7 +18,7 @@ import pytest
 from datasets import Image, load_dataset
 
 from datagen.build import build
-from datagen.build_plan import BuildConfig, parse_count, shard_plan
+from datagen.build_plan import BuildConfig, parse_count
 from datagen.card import read_card_yaml
 from datagen.cli import main
 from datagen.errors import DatagenError
@@ -100,20 +100,32 @@ def test_slices_then_merge_equal_the_full_build(layout_build, tmp_path, capsys):
     assert (out / "README.md").read_text() == (layout_build / "README.md").read_text().replace(str(layout_build), str(out))
 
 
+# kill -9 at a chosen point, not after a race with a poll: the build runs in a child process whose shard writer
+# SIGKILLs it while it generates the document given (workers=1 writes the shards in that process)
+KILL_AT_DOCUMENT = """
+import os, signal, sys
+import datagen.shard_writer as writer
+from datagen.cli import main
+real, calls = writer.generate, []
+def generate(*args, **kwargs):
+    calls.append(1)
+    if len(calls) == int(os.environ["KILL_AT_DOCUMENT"]):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(*args, **kwargs)
+writer.generate = generate
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def test_kill_9_then_rerun_gives_the_same_dataset(layout_build, tmp_path):
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "datagen.cli", "build", "--n", "36", "--seed", "3", "--image-format", "none", "--out", str(out)]
-    cmd += ["--shard-size", "6", "--calibration-docs", "60", "--width", "256", "--workers", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sidecars = out / ".datagen" / "shards"
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list(sidecars.glob("*.json"))) < 2:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    done = len(list(sidecars.glob("*.json")))
-    assert 2 <= done < len(shard_plan(config())), "the kill should land mid-build"
-    subprocess.run(cmd, check=True, capture_output=True)
+    args = build_command(out, "--workers", "1")[3:]  # after "python -m datagen.cli"
+    env = {**os.environ, "KILL_AT_DOCUMENT": "16"}  # the 4th of the third shard's 6 documents
+    proc = subprocess.run([sys.executable, "-c", KILL_AT_DOCUMENT, *args], env=env, capture_output=True)
+    assert proc.returncode == -signal.SIGKILL
+    assert len(list((out / ".datagen" / "shards").glob("*.json"))) == 2  # two shards finished, the third cut off
+    assert digests(out) != digests(layout_build)
+    subprocess.run(build_command(out, "--workers", "1"), check=True, capture_output=True)
     assert digests(out) == digests(layout_build)
 
 
