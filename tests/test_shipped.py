@@ -13,13 +13,13 @@ from benchmark.shipped import SHIPPED, resolve_model, shipped_names
 from datagen.build import build
 from datagen.build_plan import BuildConfig
 
-# Measured on this fixture's 45 documents (datagen 0.10.0, seed 2026; receipts with OCR noise): ar-ref 0.896,
+# Measured on this fixture's 45 documents (datagen 0.10.0, seed 2026; receipts with OCR noise): ar-ref 0.902 (0.896 before its retraining on 0.10.0 data),
 # pip-ref 0.933, pip-ref-tokens 0.864 (on datagen 0.9.0's: ar-ref 0.909, the previous pip-ref 0.941, pip-ref-tokens
 # 0.871; 0.10.0 changed the Malaysian receipts' addresses and ladder labels). The floors sit 0.05 under them, so
 # a regression of more than five points fails (a wider margin let a 30-point one pass); a generator change that moves
 # these documents means measuring again and saying why.
 FLOOR_F1 = {
-    "ar-ref": ("ar", 0.84),
+    "ar-ref": ("ar", 0.85),
     "pip-ref": ("pip", 0.88),
     "pip-ref-tokens": ("pip", 0.81),
 }
