@@ -367,14 +367,14 @@ def time_modes(
     sample = stratified(docs, config.timing_docs)
     if not sample:
         return None
-    sizes = sorted(set(config.timing_batch_sizes) - {1})
+    names, sizes = " + ".join(runs), sorted(set(config.timing_batch_sizes) - {1})
     then = f", then batches of {', '.join(map(str, sizes))}" if sizes else ""
-    tqdm.write(f"timing {' + '.join(runs)}: {len(sample)} documents at batch 1{then} (--quick or --timing-docs 0: less)", file=sys.stderr)
+    tqdm.write(f"timing {names}: {len(sample)} documents at batch 1{then} (--quick or --timing-docs 0: less)", file=sys.stderr)
     for doc in sample[: config.warmup]:
         for run in runs.values():
             run([doc])
     per_doc: dict[str, list[tuple[str, float]]] = {mode: [] for mode in runs}
-    for doc in tqdm(sample, desc=f"timing {' + '.join(runs)} at batch 1", unit="doc", leave=False):
+    for doc in tqdm(sample, desc=f"timing {names} at batch 1", unit="doc", leave=False):
         for mode, run in runs.items():
             per_doc[mode].append((doc.doc_type, _seconds(run, [doc], device)))
     throughput = {mode: {"1": len(v) / sum(s for _, s in v)} for mode, v in per_doc.items()}
@@ -384,7 +384,7 @@ def time_modes(
         for run in runs.values():
             run(batches[0])  # warm-up at this shape
         total = dict.fromkeys(runs, 0.0)
-        for batch in tqdm(batches, desc=f"timing {' + '.join(runs)} at batch {size}", unit="batch", leave=False):
+        for batch in tqdm(batches, desc=f"timing {names} at batch {size}", unit="batch", leave=False):
             for mode, run in runs.items():
                 total[mode] += _seconds(run, batch, device)
         for mode in runs:

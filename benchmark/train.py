@@ -445,7 +445,7 @@ def train(
         "final_loss": _mean_tail(losses),
     }
     _save_model(model, tokenizer, config, budgets, out)
-    scores = _validate(out, config, eval_docs, device, eval_split, answer_cap(streams.get("ar", [])))
+    scores = _validate(out, config, eval_docs, device, eval_split, streams.get("ar", []))
     _write_card(out, config, summary, scores, command, device, eval_split)
     checkpoint.unlink(missing_ok=True)
     return out
@@ -504,8 +504,9 @@ def answer_cap(examples: Sequence[Example]) -> int | None:
     return math.ceil(1.25 * max(lengths)) if lengths else None
 
 
-def _validate(out: Path, config: TrainConfig, limit: int, device: str, split: str, cap: int | None) -> dict[str, Any] | None:
-    """Field scores on the first ``limit`` documents of ``split``, with the harness itself (AR answers cut at ``cap``)."""
+def _validate(out: Path, config: TrainConfig, limit: int, device: str, split: str, ar_trained: Sequence[Example]) -> dict[str, Any] | None:
+    """Field scores on the first ``limit`` documents of ``split``, with the harness itself (AR answers cut at the
+    ``answer_cap`` of the AR examples trained on)."""
     if limit <= 0:
         return None
     from benchmark.adapters.base import ModelSpec
@@ -513,6 +514,7 @@ def _validate(out: Path, config: TrainConfig, limit: int, device: str, split: st
 
     modes = ["ar", "pip"] if config.mix_ar > 0 else [config.mode]
     eval_config = EvalConfig(modes=modes, timing_docs=0, pip_attention=config.pip_attention)
+    cap = answer_cap(ar_trained)
     if cap is not None:
         eval_config.max_new_tokens = min(cap, eval_config.max_new_tokens)
     path = evaluate(ModelSpec(str(out), device=device), config.dataset, out / ".train" / "eval", eval_config, split=split, limit=limit)
