@@ -32,17 +32,18 @@ from datagen.fonts import FONT_DIR
 from datagen.io import sha256_file
 from datagen.ocr import ENGINES, engine_version
 from datagen.ocr_noise import NOISE_FILE
-from datagen.pipeline import generate
+from datagen.pipeline import encode_image, generate
 from datagen.prompts import compute_budgets, encode_all
 from datagen.sample import derive_seed
 from datagen.template import Template, list_templates, load_template_cached
 
 DEFAULT_TOKENIZER = str(Path(__file__).parent / "tokenizer")
 # Documents per shard by image format: keeps shards well under the Hub's ~500 MB guidance
-# (JPEG 1024 px ~ 150 kB, PNG ~ 1 MB, layout-only ~ 8 kB a document).
+# (JPEG up to ~200 kB at 1024 px RGB, PNG ~ 1 MB, layout-only ~ 8 kB a document).
 SHARD_SIZE = {"jpeg": 2000, "png": 400, "none": 20000}
 ROW_GROUP = {"jpeg": 100, "png": 100, "none": 1000}
-BYTES_PER_DOC = {"jpeg": 200_000, "png": 1_300_000, "none": 12_000}  # upper estimates, for the disk check
+LAYOUT_BYTES_PER_DOC = 12_000  # an upper estimate of a layout-only row, for the disk check
+SIZE_SAMPLE = 16  # documents rendered to estimate an image build's bytes
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,9 @@ class BuildConfig:
     templates: tuple[str, ...] | None = None  # None: every shipped template of the doc types
     splits: tuple[tuple[str, float], ...] = (("train", 0.8), ("validation", 0.1), ("test", 0.1))
     image_format: str = "jpeg"
-    width: int = 1024
-    mode: str = "RGB"
-    quality: int = 90
+    width: int | None = None  # None: text-matched (datagen.pipeline.raster_width)
+    mode: str = "L"
+    quality: int = 50
     pdf: bool = False
     augment: bool = True
     ocr_noise: bool = True  # receipts' words as an OCR engine reads them (datagen.ocr_noise)
@@ -226,6 +227,21 @@ def calibrate_budgets(config: BuildConfig) -> dict[str, dict[str, int]]:
             lengths[template.doc_type][f["key"]].append(len(ids))
     unknown = len(tokenizer.encode("unknown", add_special_tokens=False))
     return {t: compute_budgets(per_key, unknown, config.budget_percentile) for t, per_key in lengths.items()}
+
+
+def bytes_per_doc(config: BuildConfig) -> float:
+    """An upper estimate of a document's bytes on disk: 1.5x the mean of ``SIZE_SAMPLE`` documents spread
+    over the build, rendered and encoded with its settings (image size varies 3x with resolution, mode and
+    quality, so a constant would be wrong for most settings)."""
+    if config.image_format == "none":
+        return LAYOUT_BYTES_PER_DOC
+    sample = range(0, config.n, max(1, config.n // SIZE_SAMPLE))[:SIZE_SAMPLE]
+    total = 0
+    for g in sample:
+        template, locale, seed = document_spec(config, g)
+        gen = generate(template, seed, locale, width=config.width, mode=config.mode, augmentations=config.augment)
+        total += len(encode_image(gen.page_image, config.image_format, config.quality)) + LAYOUT_BYTES_PER_DOC
+    return 1.5 * total / len(sample)
 
 
 # --------------------------------------------------------------------------- --n and --shards

@@ -31,7 +31,7 @@ from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from datagen import __version__
-from datagen.build_plan import BYTES_PER_DOC, BuildConfig, Shard, calibrate_budgets, eligible, input_digests, shard_plan
+from datagen.build_plan import BuildConfig, Shard, bytes_per_doc, calibrate_budgets, eligible, input_digests, shard_plan
 from datagen.card import write_card
 from datagen.errors import DatagenError
 from datagen.io import CONFIG_FILE, sha256_file, write_atomic
@@ -150,7 +150,7 @@ def prepare_build(config: BuildConfig, out: Path, command: str) -> dict[str, Any
 
 def _check_disk(config: BuildConfig, out: Path) -> None:
     free = shutil.disk_usage(out).free
-    need = config.n * BYTES_PER_DOC[config.image_format]
+    need = config.n * bytes_per_doc(config)
     if need > free:
         raise DatagenError(f"not enough disk space in {out}: the build needs up to {need / 1e9:.1f} GB, {free / 1e9:.1f} GB free")
     if need >= 1e9:  # say so before hours of work, not when the disk fills

@@ -29,6 +29,7 @@ from datagen.features import dataset_features
 from datagen.io import write_atomic
 from datagen.ocr import engine_version
 from datagen.ocr_noise import noise_model
+from datagen.resolution import TEXT_PX
 
 PIP_CITATION = """@article{wang2026pip,
   title   = {Up to 36x Speedup: Mask-based Parallel Inference Paradigm for Key Information Extraction in MLLMs},
@@ -227,7 +228,7 @@ ds = load_dataset("path/or/hub-id")              # or streaming=True
 
 - generator version `{state["generator_version"]}`, configuration hash `{state["config_hash"]}`, seed {config["seed"]}
 - doc types: {", ".join(config["doc_types"])}; locales: {", ".join(sorted(total["locales"]))}
-- images: {config["image_format"]} at {config["width"]} px ({config["mode"]}), augmentations {"on" if config["augment"] else "off"}
+- images: {_images_line(config)}
 - {_words_line(config)}
 - the same command with the same version writes byte-identical shards
 
@@ -258,6 +259,23 @@ def write_card(out: Path, state: dict[str, Any], sidecars: list[dict[str, Any]])
 def read_card_yaml(path: Path) -> dict[str, Any]:
     """The card's YAML header as a dict (what the Hub parses)."""
     return DatasetCard.load(path).data.to_dict()
+
+
+def _images_line(config: dict[str, Any]) -> str:
+    """How the pages were stored, with the text-matched width spelled out (a bare "None px" says nothing)."""
+    if config["image_format"] == "none":
+        return f"none stored: rendered on access ({config['mode']}, {_width_text(config)}), augmentations {_on(config['augment'])}"
+    quality = f", quality {config['quality']}" if config["image_format"] == "jpeg" else ""
+    return f"{config['image_format']}{quality}, {config['mode']}, {_width_text(config)}, augmentations {_on(config['augment'])}"
+
+
+def _width_text(config: dict[str, Any]) -> str:
+    width = config["width"]
+    return f"{width} px wide" if width is not None else f"each page as wide as puts its median word at {TEXT_PX:g} px"
+
+
+def _on(flag: bool) -> str:
+    return "on" if flag else "off"
 
 
 def _words_line(config: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ from typing import NoReturn
 
 from datagen import __version__
 from datagen.errors import DatagenError
+from datagen.resolution import TEXT_PX
 
 EXIT_USAGE = 2
 
@@ -246,6 +247,13 @@ def _int_in(low: int, high: int, why: str) -> Callable[[str], int]:
 # Bounds of the numeric options: values outside them are mistakes that would otherwise run for minutes
 # and then die (a 1e8-pixel-wide page) or produce nothing (a negative shard size).
 WIDTH = _int_in(64, 10_000, "pixels across the page: 10,000 is an A4 page at 850 dpi")
+
+
+def _width(text: str) -> int | None:
+    """``auto`` (None: text-matched, ``datagen.pipeline.raster_width``) or a width in pixels."""
+    return None if text == "auto" else WIDTH(text)
+
+
 DPI = _int_in(18, 1_200, "dots per inch of the page")
 QUALITY = _int_in(1, 100, "JPEG quality")
 CALIBRATION_DOCS = _int_in(1, 100_000, "documents laid out to choose the mask budgets; 100,000 take about a minute")
@@ -281,7 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--locale", default=None, help="one of the template's locales (default: chosen by the seed)")
     p.add_argument("--out", default="preview", help="output directory (default: preview/)")
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--width", type=WIDTH, default=1024, help="raster width in pixels (default 1024)")
+    size.add_argument(
+        "--width", type=_width, default=1024, help=f"raster width in pixels, or auto: the median word {TEXT_PX:g} px tall (default 1024)"
+    )
     size.add_argument("--dpi", type=DPI, default=None, help="raster resolution instead of --width (e.g. 200)")
     p.add_argument("--mode", choices=["RGB", "L"], default="RGB", help="colour (RGB) or grayscale (L) raster (default RGB)")
     p.add_argument(
@@ -310,9 +320,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--templates", default=None, help="comma-separated template ids (default: all of the doc types)")
     p.add_argument("--split-ratios", default="0.8,0.1,0.1", help="train,validation,test (default 0.8,0.1,0.1)")
     p.add_argument("--image-format", choices=["jpeg", "png", "none"], default="jpeg", help="none: layout only, images rendered on access")
-    p.add_argument("--width", type=WIDTH, default=1024, help="raster width in pixels (default 1024)")
-    p.add_argument("--mode", choices=["RGB", "L"], default="RGB", help="colour (RGB) or grayscale (L) images (default RGB)")
-    p.add_argument("--quality", type=QUALITY, default=90, help="JPEG quality (default 90)")
+    p.add_argument(
+        "--width",
+        type=_width,
+        default=None,
+        help=f"raster width in pixels, or auto: each page as wide as puts its median word at {TEXT_PX:g} px (default auto)",
+    )
+    p.add_argument("--mode", choices=["RGB", "L"], default="L", help="grayscale (L) or colour (RGB) images (default L)")
+    p.add_argument(
+        "--quality", type=QUALITY, default=50, help="JPEG quality (default 50: read by a real OCR engine as well as quality 90 at 1024 px)"
+    )
     p.add_argument("--pdf", action="store_true", help="also store each document's PDF bytes")
     p.add_argument(
         "--no-augment",

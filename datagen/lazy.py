@@ -1,6 +1,6 @@
 """Images on access for layout-only builds (``--image-format none``).
 
-A layout-only build stores everything but the pixels (~8 kB a document instead of ~150 kB). Each row
+A layout-only build stores everything but the pixels (~3-8 kB a document instead of ~50 kB). Each row
 keeps the template id, locale and seed, and ``build_config.json`` keeps the rendering options, so the
 image can be rendered when a row is read: ``load(path)`` attaches a ``datasets`` transform that does
 exactly what the eager build does (same pipeline, same augmentation seed, same encoder settings), so

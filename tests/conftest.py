@@ -20,6 +20,7 @@ def small_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
         n=12,
         seed=31,
         image_format="png",
+        width=1024,
         calibration_docs=30,
         shard_size=6,
         splits=(("train", 0.5), ("validation", 0.0), ("test", 0.5)),

@@ -314,6 +314,24 @@ def test_lazy_images_equal_eager_images(layout_build, tmp_path):
     assert decoded.size[0] <= 280
 
 
+def test_a_default_image_build_stores_grayscale_pages_with_their_text_at_text_px(tmp_path):
+    from datagen.build_plan import document_spec
+    from datagen.pipeline import make_layout
+    from datagen.resolution import raster_width
+
+    # without augmentations: a rotation grows the canvas
+    cfg = config(n=6, image_format="jpeg", width=None, mode=BuildConfig.mode, quality=BuildConfig.quality, augment=False)
+    assert (cfg.width, cfg.mode, cfg.quality) == (None, "L", 50)
+    build(cfg, tmp_path / "ds", workers=1)
+    rows = {r["id"]: r for split in load_dataset(str(tmp_path / "ds")).values() for r in split}
+    assert len(rows) == 6
+    for g in range(6):
+        template, locale, seed = document_spec(cfg, g)
+        image = next(r["image"] for r in rows.values() if r["seed"] == seed)
+        assert image.mode == "L"
+        assert image.size[0] == raster_width(make_layout(template, seed, locale)[1])
+
+
 def test_publish_dry_run_checks_card_and_shards(layout_build, capsys, tmp_path):
     assert main(["publish", str(layout_build), "--repo-id", "org/synth-kie", "--dry-run"]) == 0
     out = capsys.readouterr().out
@@ -446,10 +464,20 @@ def test_rare_collection_restores_the_collector_thresholds_even_on_error() -> No
 
 
 def test_a_large_build_says_how_much_disk_it_may_take_before_it_starts(tmp_path, capsys):
-    from datagen.build_plan import BYTES_PER_DOC
+    from datagen.build_plan import bytes_per_doc
     from datagen.build_state import _check_disk
 
-    _check_disk(config(n=1000, image_format="png"), tmp_path)
-    assert f"1,000 png documents take up to {1000 * BYTES_PER_DOC['png'] / 1e9:.1f} GB" in capsys.readouterr().err
+    big = config(n=200_000, image_format="jpeg")
+    _check_disk(big, tmp_path)
+    assert f"200,000 jpeg documents take up to {200_000 * bytes_per_doc(big) / 1e9:.1f} GB" in capsys.readouterr().err
     _check_disk(config(n=1000, image_format="none"), tmp_path)  # a small one stays quiet
     assert capsys.readouterr().err == ""
+
+
+def test_the_disk_estimate_is_measured_with_the_builds_own_image_settings():
+    from datagen.build_plan import LAYOUT_BYTES_PER_DOC, bytes_per_doc
+
+    small = bytes_per_doc(config(n=100, image_format="jpeg", width=None, mode="L", quality=75))
+    large = bytes_per_doc(config(n=100, image_format="jpeg", width=1024, mode="RGB", quality=95))
+    assert large > 2 * small > 2 * LAYOUT_BYTES_PER_DOC
+    assert bytes_per_doc(config(n=100, image_format="none")) == LAYOUT_BYTES_PER_DOC
