@@ -83,7 +83,8 @@ def _print_summary(path: Path) -> None:
             if t
             else ""
         )
-        print(f"{mode:>9}: F1 {m['f1']:.4f}  ANLS {m['anls']:.4f}  ANLS* {m['anls_star']:.4f}{timing}")
+        same = f"  same answer as ar: {r['same_output_as_ar']}/{r['num_documents']}" if "same_output_as_ar" in r else ""
+        print(f"{mode:>9}: F1 {m['f1']:.4f}  ANLS {m['anls']:.4f}  ANLS* {m['anls_star']:.4f}{timing}{same}")
     s = data.get("speedup")
     if s:
         for ar_mode, r in s["by_ar_mode"].items():

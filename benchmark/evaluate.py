@@ -530,6 +530,9 @@ def evaluate(
             "budget_overflow": overflow_count(adapter.tokenizer, evalset.documents, budgets) if mode == "pip" and not span else 0,
             "timing": None,
         }
+    for mode in predictions:  # the faster AR modes are meant to be lossless: this counts it, document by document
+        if mode in AR_MODES and mode != "ar" and "ar" in predictions:
+            modes[mode]["same_output_as_ar"] = sum(a.output == b.output for a, b in zip(predictions["ar"], predictions[mode], strict=True))
     timings = time_modes(runs, evalset.documents, config, device) or {}  # after all predictions, on the warm device
     for mode, timing in timings.items():
         tokens = statistics.fmean(p.tokens for p in predictions[mode])

@@ -112,6 +112,9 @@ def test_every_ar_mode_answers_as_greedy_ar_and_pip_is_timed_against_each(datase
         answers.setdefault(row["mode"], []).append(row["output"])
     assert answers["ar-lookup"] == answers["ar-static"] == answers["ar"] and len(answers["ar"]) == 8
     assert data["modes"]["ar-lookup"]["metrics"] == data["modes"]["ar-static"]["metrics"] == data["modes"]["ar"]["metrics"]
+    assert data["modes"]["ar-lookup"]["same_output_as_ar"] == data["modes"]["ar-static"]["same_output_as_ar"] == 8
+    assert "same_output_as_ar" not in data["modes"]["ar"] and "same_output_as_ar" not in data["modes"]["pip"]
+    assert "same answer as ar: 8/8" in stdout
     assert data["modes"]["ar"]["generate"] == {"cache": "dynamic", "compiled": False}
     assert data["modes"]["ar-lookup"]["generate"]["prompt_lookup_num_tokens"] == 5
     static = data["modes"]["ar-static"]["generate"]
