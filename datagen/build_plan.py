@@ -42,8 +42,8 @@ DEFAULT_TOKENIZER = str(Path(__file__).parent / "tokenizer")
 # (JPEG up to ~200 kB at 1024 px RGB, PNG ~ 1 MB, layout-only ~ 8 kB a document).
 SHARD_SIZE = {"jpeg": 2000, "png": 400, "none": 20000}
 ROW_GROUP = {"jpeg": 100, "png": 100, "none": 1000}
-LAYOUT_BYTES_PER_DOC = 12_000  # an upper estimate of a layout-only row, for the disk check
-SIZE_SAMPLE = 16  # documents rendered to estimate an image build's bytes
+LAYOUT_BYTES_PER_DOC = 8_000  # an upper estimate of a row without its image (measured 2.7-3.4 kB), for the disk check
+SIZE_SAMPLE = 32  # documents rendered to estimate an image build's bytes
 
 
 @dataclass(frozen=True)
@@ -230,9 +230,10 @@ def calibrate_budgets(config: BuildConfig) -> dict[str, dict[str, int]]:
 
 
 def bytes_per_doc(config: BuildConfig) -> float:
-    """An upper estimate of a document's bytes on disk: 1.5x the mean of ``SIZE_SAMPLE`` documents spread
-    over the build, rendered and encoded with its settings (image size varies 3x with resolution, mode and
-    quality, so a constant would be wrong for most settings)."""
+    """An upper estimate of a document's bytes on disk: 1.25x the mean image of ``SIZE_SAMPLE`` documents spread
+    over the build, rendered and encoded with its settings (image size varies 4x with resolution, mode and
+    quality, so a constant would be wrong for most settings; a sample's mean came within 15% of a build's),
+    plus the rest of the row."""
     if config.image_format == "none":
         return LAYOUT_BYTES_PER_DOC
     sample = range(0, config.n, max(1, config.n // SIZE_SAMPLE))[:SIZE_SAMPLE]
@@ -240,8 +241,8 @@ def bytes_per_doc(config: BuildConfig) -> float:
     for g in sample:
         template, locale, seed = document_spec(config, g)
         gen = generate(template, seed, locale, width=config.width, mode=config.mode, augmentations=config.augment)
-        total += len(encode_image(gen.page_image, config.image_format, config.quality)) + LAYOUT_BYTES_PER_DOC
-    return 1.5 * total / len(sample)
+        total += len(encode_image(gen.page_image, config.image_format, config.quality))
+    return 1.25 * total / len(sample) + LAYOUT_BYTES_PER_DOC
 
 
 # --------------------------------------------------------------------------- --n and --shards
