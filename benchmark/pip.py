@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from benchmark.data import Document
 from datagen.doctypes import DOC_TYPES
@@ -189,11 +190,15 @@ def read_span(start: torch.Tensor, end: torch.Tensor, limit: int | None = None, 
     if float(start.sum()) < 0.5:
         return None
     start, end = start[:limit], end[:limit]
-    if longest is not None:  # the best end in the window of ``longest`` tokens from each position
-        windows = torch.cat([end, end.new_zeros(longest - 1)]).unfold(0, longest, 1)
-        best_end, offset = windows.max(1)
-        first = int((start * best_end).argmax())
-        return first, min(first + int(offset[first]), len(end) - 1)
+    if longest is not None:
+        # the best end in the window of ``longest`` tokens from each position: a sliding maximum by max-pooling.
+        # The max of an unfolded (sources, longest) view is as fast on an idle CPU (~0.1 ms a key), but took ~7 ms
+        # a key, half of a batched PIP pass, while another process kept the cores busy (its parallel reduction's
+        # threads waiting on each other); max-pooling stayed at ~0.1 ms. Ties go to the first position either way.
+        padded = F.pad(end, (0, longest - 1))[None, None]
+        best_end, at = F.max_pool1d(padded, longest, stride=1, return_indices=True)
+        first = int((start * best_end[0, 0]).argmax())
+        return first, min(int(at[0, 0, first]), len(end) - 1)
     # best end at or after each position: a suffix maximum, so the pair search is linear
     best_end, where = torch.flip(end, [0]).cummax(0)
     best_end, where = torch.flip(best_end, [0]), len(end) - 1 - torch.flip(where, [0])

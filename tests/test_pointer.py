@@ -398,6 +398,26 @@ def test_a_span_is_read_within_its_longest_length():
     assert read_span(start, end, longest=10) == read_span(start, end)  # a bound longer than the document
 
 
+def test_a_bounded_span_is_the_most_likely_pair_of_a_brute_force_search():
+    """The sliding maximum in ``read_span`` against every (first, last) pair with first <= last < first + longest,
+    ties going to the earliest first, then the earliest last."""
+    from benchmark.pip import read_span
+
+    g = torch.Generator().manual_seed(0)
+    for trial in range(300):
+        n, longest = int(torch.randint(1, 60, (1,), generator=g)), int(torch.randint(1, 12, (1,), generator=g))
+        start, end = torch.rand(n, generator=g), torch.rand(n, generator=g)
+        if trial % 3 == 0:
+            end = (end * 3).round() / 3  # many equal ends
+        start = start / start.sum()
+        best, pair = -1.0, None
+        for i in range(n):
+            for j in range(i, min(n, i + longest)):
+                if float(start[i] * end[j]) > best:
+                    best, pair = float(start[i] * end[j]), (i, j)
+        assert read_span(start, end, longest=longest) == pair, (trial, n, longest)
+
+
 def test_longest_spans_count_the_tokens_each_key_is_trained_to_point_at(tokenizer):
     """The bound a span model declares is its longest pointed value, per doc type and key, in tokens."""
     keys = DOC_TYPES["receipt"]
