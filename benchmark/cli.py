@@ -114,6 +114,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         pip_answer=args.pip_answer,
         mix_ar=args.mix_ar if args.mix_ar is not None else (0.25 if args.mode == "pip" else 0.0),
         head=args.head,
+        lora=args.lora,
         match_length=args.match_length,
         hidden_size=args.hidden_size,
         layers=args.layers,
@@ -166,6 +167,13 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "token on the document: a far shorter prompt; pointer head only)",
     )
     p.add_argument("--mix-ar", type=float, default=None, help="PIP mode: share of AR batches, so the model also runs AR (default 0.25)")
+    p.add_argument(
+        "--lora",
+        type=int,
+        default=0,
+        metavar="RANK",
+        help='train LoRA adapters of this rank on every linear layer (peft: pip install -e ".[lora]"), merged into the saved weights (default 0: every weight)',
+    )
     p.add_argument("--eval-docs", type=int, default=300, help="documents of --eval-split scored at the end (0: none)")
     p.add_argument("--eval-split", default="validation", help="the split that scores the result (default: validation)")
     size = p.add_argument_group("model architecture (new models only; --init keeps the initial model's)")

@@ -41,7 +41,7 @@ from benchmark.adapters.causal_lm import AR_SEPARATOR
 from benchmark.data import Document
 from benchmark.errors import BenchError, first_line
 from benchmark.naming import dataset_label, portable_command
-from benchmark.pip import ATTENTION, attention_mask_4d, derive_budgets, pip_answer, token_at, value_spans
+from benchmark.pip import ATTENTION, attention_mask_4d, derive_budgets, ensure_pip_tokens, pip_answer, token_at, value_spans
 from benchmark.pointer import PointerConfig, PointerForCausalLM
 from datagen.build_plan import DEFAULT_TOKENIZER
 from datagen.doctypes import DOC_TYPES
@@ -92,6 +92,7 @@ class TrainConfig:
     layers: int = 4
     heads: int = 4
     intermediate_size: int = 768
+    lora: int = 0  # LoRA rank through peft, every linear layer adapted and merged at the end (0: all weights trained)
 
     def check(self) -> None:
         if self.mode not in ("ar", "pip"):
@@ -112,6 +113,8 @@ class TrainConfig:
             raise BenchError(f"--pip-attention must be one of {', '.join(ATTENTION)}")
         if self.pip_answer not in PIP_ANSWERS:
             raise BenchError(f"--pip-answer must be one of {', '.join(PIP_ANSWERS)}")
+        if self.lora < 0:
+            raise BenchError("--lora must be 0 (train every weight) or a positive rank")
         if self.pip_answer == "span" and (self.mode != "pip" or self.head != "pointer"):
             raise BenchError("--pip-answer span is for --mode pip with the pointer head (a span is read from the copy head)")
 
@@ -154,8 +157,12 @@ def new_model(config: TrainConfig, tokenizer: Any) -> Any:
     return model
 
 
-def load_start(config: TrainConfig) -> tuple[Any, Any]:
-    """(model, tokenizer): ``--init`` weights, or a new model with the project's tokenizer."""
+def load_start(config: TrainConfig) -> tuple[Any, Any, list[int]]:
+    """(model, tokenizer, new token ids): ``--init`` weights, or a new model with the project's tokenizer.
+
+    A model whose tokenizer has no ``[mask]`` (or no pad token) gets them the way ``pip-bench evaluate`` adds
+    them (``benchmark.pip.ensure_pip_tokens``), so what is trained is what is evaluated; their embedding rows
+    start at the mean of the others and are trained (with ``--lora`` too: ``new token ids``)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     source = config.init or str(DEFAULT_TOKENIZER)
@@ -164,13 +171,31 @@ def load_start(config: TrainConfig) -> tuple[Any, Any]:
         model = AutoModelForCausalLM.from_pretrained(config.init, dtype=torch.float32) if config.init else new_model(config, tokenizer)
     except (OSError, ValueError) as exc:
         raise BenchError(f"--init {source}: cannot load ({first_line(exc)})") from None
-    if MASK not in tokenizer.get_vocab() or tokenizer.pad_token is None:
-        raise BenchError(f"{source}: the tokenizer needs {MASK} and a pad token (the project's tokenizer has both)")
     if isinstance(model, PointerForCausalLM) != (config.head == "pointer"):
         raise BenchError(
             f"--init {source} is a {type(model).__name__}; pass --head {'pointer' if isinstance(model, PointerForCausalLM) else 'lm'}"
         )
-    return model, tokenizer
+    before = len(tokenizer)
+    new_ids: list[int] = []
+    if ensure_pip_tokens(tokenizer, model):
+        new_ids = list(range(before, len(tokenizer)))
+        tqdm.write(
+            f"note: {source}: added {', '.join(tokenizer.convert_ids_to_tokens(new_ids))} to its tokenizer (trained from here)",
+            file=sys.stderr,
+        )
+    return model, tokenizer, new_ids
+
+
+def with_lora(model: Any, rank: int, new_ids: list[int]) -> Any:
+    """``model`` with LoRA adapters of ``rank`` on every linear layer (peft's ``all-linear``: the attention and MLP
+    projections whatever a family names them, never the output head), only they and the embedding rows of
+    ``new_ids`` trainable. Why peft: the adapters, their initialisation and the merge are its job, not ours."""
+    try:
+        from peft import LoraConfig, get_peft_model
+    except ImportError:
+        raise BenchError('--lora needs peft: pip install -e ".[lora]"') from None
+    lora = LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.0, target_modules="all-linear", trainable_token_indices=new_ids or None)
+    return get_peft_model(model, lora)
 
 
 # ----------------------------------------------------------------------------- examples
@@ -306,7 +331,9 @@ def collate(batch: Sequence[Example], pad_id: int, attention: str | None) -> dic
 def shifted_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """Cross-entropy of each labelled token against the logits one position earlier, LM head on those rows
     only; a span mask with a list of sources is scored on the copy probability it puts on them, or, when the
-    list is empty (an absent key), on the probability of not copying at all."""
+    list is empty (an absent key), on the probability of not copying at all. A peft model is unwrapped: its
+    adapters sit inside the base model's own layers."""
+    model = model.get_base_model() if hasattr(model, "get_base_model") else model
     hidden = model.model(
         input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], position_ids=batch["position_ids"]
     ).last_hidden_state
@@ -368,7 +395,7 @@ def train(
             raise BenchError(f"{str(exc).rstrip('.')}; score another split with --eval-split, or none with --eval-docs 0") from None
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
-    model, tokenizer = load_start(config)
+    model, tokenizer, new_ids = load_start(config)
     docs = load_eval_set(config.dataset, "train", limit=config.train_docs).documents
     docs += [doc for extra in config.add_train for doc in load_eval_set(extra, "train", limit=config.train_docs).documents]
     budgets = None
@@ -386,9 +413,13 @@ def train(
     if config.mode == "pip" and isinstance(model, PointerForCausalLM):
         model.config.span_copy = config.pip_answer == "tokens"  # a span's two masks each point on their own
 
+    if config.lora:  # [mask] is the one token PIP adds to a language: its embedding row is trained with the adapters
+        mask_id = tokenizer.convert_tokens_to_ids(MASK)
+        model = with_lora(model, config.lora, sorted({*new_ids, mask_id}) if config.mode == "pip" else new_ids)
     model.to(device).train()
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in trainable if p.dim() >= 2]
+    no_decay = [p for p in trainable if p.dim() < 2]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=config.lr
     )
@@ -418,7 +449,7 @@ def train(
         loss = shifted_loss(model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         step += 1
         tokens += int(batch["input_ids"].numel())
@@ -433,8 +464,11 @@ def train(
             last_save = time.perf_counter()
     bar.close()
 
+    if config.lora:  # the adapters folded into the weights: a plain model folder, evaluated like any other
+        model = model.merge_and_unload()
     summary = {
         "parameters": sum(p.numel() for p in model.parameters()),
+        "trained_parameters": sum(p.numel() for p in trainable),
         "architecture": {
             k: getattr(model.config, k) for k in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
         },
@@ -587,6 +621,8 @@ def _write_card(
         f"{summary['tokens']} tokens, final loss {summary['final_loss']}",
         *[line for source in (config.dataset, *config.add_train) for line in _provenance(Path(source))],
         f"- architecture (the model's own config; with `--init` the size options below are unused): {summary['architecture']}",
+        f"- trained parameters: {summary['trained_parameters']:,} of {summary['parameters']:,}"
+        + (f" (LoRA rank {config.lora} on every linear layer through peft, merged into the weights)" if config.lora else ""),
         f"- torch {torch.__version__}, transformers {transformers.__version__}",
         f"- config: `{json.dumps(shown)}`",
         "",

@@ -31,7 +31,7 @@ from benchmark.train import (
 )
 from datagen.build import build
 from datagen.build_plan import BuildConfig
-from datagen.prompts import MASK, ar_target, document_text
+from datagen.prompts import MASK, PAD, ar_target, document_text
 from tests.helpers import sroie_receipts
 from tests.tiny_models import TOKENIZER, tiny_llama
 
@@ -209,6 +209,38 @@ def test_a_tiny_pip_run_from_the_ar_model_decreases_the_loss(dataset, ar_model, 
         assert data["modes"]["pip"]["budget_overflow"] == 0 and all(set(b.values()) == {2} for b in data["config"]["pip_budgets"].values())
 
 
+def test_any_causal_lm_trains_as_pip_with_the_mask_tokens_evaluation_adds(dataset, tmp_path, capsys):
+    """A model whose tokenizer has no [mask] and no pad token (a plain Hub model) is trained with them added as
+    ``pip-bench evaluate`` adds them, and the trained folder evaluates in PIP mode with no token added there."""
+    from benchmark.pip import ensure_pip_tokens
+    from tests.tiny_models import bare_tokenizer
+
+    base = tiny_llama(tmp_path / "bare", tokenizer=bare_tokenizer())
+    out = train(_config(dataset, mode="pip", init=str(base), head="lm", steps=3, mix_ar=0.25), tmp_path / "pip", eval_docs=2)
+    assert f"added {MASK}, {PAD} to its tokenizer" in capsys.readouterr().err
+    tokenizer, model = AutoTokenizer.from_pretrained(out), AutoModelForCausalLM.from_pretrained(out)
+    assert MASK in tokenizer.get_vocab() and model.get_input_embeddings().num_embeddings == len(tokenizer)
+    assert not ensure_pip_tokens(tokenizer, model)  # nothing left to add at evaluation time
+    args = ["evaluate", str(out), "--dataset", str(dataset), "--limit", "3", "--modes", "ar,pip", "--timing-docs", "0"]
+    assert main([*args, "--output-dir", str(tmp_path / "results")]) == 0
+    assert "had no [mask] token" not in capsys.readouterr().err
+
+
+def test_lora_trains_adapters_only_lowers_the_loss_and_saves_merged_weights(dataset, ar_model, tmp_path, tokenizer):
+    pytest.importorskip("peft")
+    docs = load_eval_set(str(dataset), "train", limit=8).documents
+    examples = pip_examples(tokenizer, docs, derive_budgets(tokenizer, docs))
+    out = train(_config(dataset, mode="pip", init=str(ar_model), steps=30, lora=4, lr=1e-2), tmp_path / "lora", eval_docs=0)
+    card = (out / "README.md").read_text()
+    trained, total = (int(n.replace(",", "")) for n in re.search(r"trained parameters: ([\d,]+) of ([\d,]+)", card).groups())
+    assert trained < 0.5 * total and "LoRA rank 4" in card
+    start = AutoModelForCausalLM.from_pretrained(ar_model, dtype=torch.float32)
+    merged = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32)  # a plain model folder: no peft needed to load it
+    assert type(merged) is type(start)
+    # rank 4 on a one-layer, 32-wide model learns slowly (30 full steps: -24%); the adapters must still move it
+    assert _loss(merged, examples, tokenizer, "bidirectional") < 0.95 * _loss(start, examples, tokenizer, "bidirectional")
+
+
 def test_checkpoints_do_not_change_the_weights(dataset, tmp_path, monkeypatch):
     """Checkpoints come every few minutes of wall clock, so a faster machine takes fewer: the same --steps must
     give the same weights however many were taken."""
@@ -258,6 +290,7 @@ def test_parse_duration():
         (["--steps", "2", "--init", "TINY_LLAMA"], "is a LlamaForCausalLM; pass --head lm"),
         (["--steps", "2", "--pip-answer", "span"], "--pip-answer span is for --mode pip with the pointer head"),
         (["--steps", "2", "--train-docs", "0"], "--train-docs must be at least 1"),
+        (["--steps", "2", "--lora", "-1"], "--lora must be 0 (train every weight) or a positive rank"),
         (["--steps", "2", "--eval-split", "dev"], 'Unknown split "dev"'),
     ],
 )
