@@ -122,7 +122,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         intermediate_size=args.intermediate_size,
     )
     command = "pip-bench " + shlex.join(args.argv)
-    out = train(config, Path(args.out), device=args.device, eval_docs=args.eval_docs, command=command, eval_split=args.eval_split)
+    out = train(
+        config, Path(args.out), device=args.device, eval_docs=args.eval_docs, command=command, eval_split=args.eval_split, merge=args.merge
+    )
     print(f"model: {out} (card: {out / 'README.md'})")
     return 0
 
@@ -172,8 +174,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=0,
         metavar="RANK",
-        help='train LoRA adapters of this rank on every linear layer (peft: pip install -e ".[lora]"), merged into the saved weights (default 0: every weight)',
+        help='train LoRA adapters of this rank on every linear layer (peft: pip install -e ".[lora]"); saved as an adapter folder (default 0: every weight)',
     )
+    p.add_argument("--merge", action="store_true", help="--lora: save the weights with the adapters merged in, not the adapter folder")
     p.add_argument("--eval-docs", type=int, default=300, help="documents of --eval-split scored at the end (0: none)")
     p.add_argument("--eval-split", default="validation", help="the split that scores the result (default: validation)")
     size = p.add_argument_group("model architecture (new models only; --init keeps the initial model's)")

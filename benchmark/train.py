@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from benchmark.adapters.base import PIP_CONFIG_FILE
 from benchmark.adapters.causal_lm import AR_SEPARATOR
 from benchmark.data import Document
 from benchmark.errors import BenchError, first_line
@@ -383,8 +384,10 @@ def train(
     eval_docs: int = 300,
     command: str = "pip-bench train",
     eval_split: str = "validation",
+    merge: bool = False,
 ) -> Path:
-    """Train, save a Hugging Face model directory with its card, and score it on ``eval_split``."""
+    """Train, save a Hugging Face model directory with its card, and score it on ``eval_split``. A ``--lora`` run
+    saves its peft adapter folder, or with ``merge`` the weights with the adapters folded in."""
     from benchmark.data import load_eval_set
 
     config.check()
@@ -464,7 +467,7 @@ def train(
             last_save = time.perf_counter()
     bar.close()
 
-    if config.lora:  # the adapters folded into the weights: a plain model folder, evaluated like any other
+    if config.lora and merge:  # the adapters folded into the weights: a plain model folder, evaluated like any other
         model = model.merge_and_unload()
     summary = {
         "parameters": sum(p.numel() for p in model.parameters()),
@@ -514,12 +517,17 @@ def _mean_tail(losses: list[float], n: int = 50) -> float | None:
 
 
 def _save_model(model: Any, tokenizer: Any, config: TrainConfig, budgets: dict[str, dict[str, int]] | None, out: Path) -> None:
-    """A plain Hugging Face directory; weights stored in float16 (half the size; evaluated in float32)."""
+    """A plain Hugging Face directory, weights stored in float16 (half the size; evaluated in float32); or, for a
+    peft model, its adapter folder: the adapters, the tokenizer, and the PIP settings its base config lacks."""
     model.eval()
-    if config.mode == "pip":
-        model.config.pip_budgets = budgets
-        model.config.pip_attention = config.pip_attention
-        model.config.pip_answer = config.pip_answer
+    pip = {"pip_budgets": budgets, "pip_attention": config.pip_attention, "pip_answer": config.pip_answer} if config.mode == "pip" else {}
+    if hasattr(model, "peft_config"):
+        model.save_pretrained(out)
+        tokenizer.save_pretrained(out)
+        write_atomic(out / PIP_CONFIG_FILE, json.dumps(pip, indent=1).encode())
+        return
+    for key, value in pip.items():
+        setattr(model.config, key, value)
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.to("cpu", torch.float16).save_pretrained(out)
@@ -586,6 +594,12 @@ def _answer_form(config: TrainConfig) -> str:
     return "ONE forward pass over a masked prompt (PIP)"
 
 
+def _lora_saved(out: Path) -> str:
+    if (out / PIP_CONFIG_FILE).is_file() or (out / "adapter_config.json").is_file():
+        return "saved as a peft adapter folder, loaded on its base model by `pip-bench evaluate`"
+    return "merged into the weights"
+
+
 def _write_card(
     out: Path, config: TrainConfig, summary: dict[str, Any], scores: dict[str, Any] | None, command: str, device: str, split: str
 ) -> None:
@@ -622,7 +636,7 @@ def _write_card(
         *[line for source in (config.dataset, *config.add_train) for line in _provenance(Path(source))],
         f"- architecture (the model's own config; with `--init` the size options below are unused): {summary['architecture']}",
         f"- trained parameters: {summary['trained_parameters']:,} of {summary['parameters']:,}"
-        + (f" (LoRA rank {config.lora} on every linear layer through peft, merged into the weights)" if config.lora else ""),
+        + (f" (LoRA rank {config.lora} on every linear layer through peft, {_lora_saved(out)})" if config.lora else ""),
         f"- torch {torch.__version__}, transformers {transformers.__version__}",
         f"- config: `{json.dumps(shown)}`",
         "",

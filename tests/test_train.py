@@ -226,19 +226,34 @@ def test_any_causal_lm_trains_as_pip_with_the_mask_tokens_evaluation_adds(datase
     assert "had no [mask] token" not in capsys.readouterr().err
 
 
-def test_lora_trains_adapters_only_lowers_the_loss_and_saves_merged_weights(dataset, ar_model, tmp_path, tokenizer):
+def test_lora_saves_an_adapter_folder_that_evaluates_as_its_merged_twin(dataset, ar_model, tmp_path, tokenizer, capsys):
     pytest.importorskip("peft")
+    from benchmark.adapters.base import ModelSpec, load_model
+
+    config = _config(dataset, mode="pip", init=str(ar_model), steps=30, lora=4, lr=1e-2)
+    adapter = train(config, tmp_path / "adapter", eval_docs=2)  # the validation loads the folder the way evaluate does
+    merged = train(config, tmp_path / "merged", eval_docs=0, merge=True)
+    assert (adapter / "adapter_config.json").is_file() and not (adapter / "config.json").is_file()
+    card = (adapter / "README.md").read_text()
+    trained, total = (int(n.replace(",", "")) for n in re.search(r"trained parameters: ([\d,]+) of ([\d,]+)", card).groups())
+    assert trained < 0.5 * total and "LoRA rank 4" in card and "PIP mode, 2 documents" in card
     docs = load_eval_set(str(dataset), "train", limit=8).documents
     examples = pip_examples(tokenizer, docs, derive_budgets(tokenizer, docs))
-    out = train(_config(dataset, mode="pip", init=str(ar_model), steps=30, lora=4, lr=1e-2), tmp_path / "lora", eval_docs=0)
-    card = (out / "README.md").read_text()
-    trained, total = (int(n.replace(",", "")) for n in re.search(r"trained parameters: ([\d,]+) of ([\d,]+)", card).groups())
-    assert trained < 0.5 * total and "LoRA rank 4" in card
+    batch = collate(examples, tokenizer.pad_token_id, "bidirectional")
     start = AutoModelForCausalLM.from_pretrained(ar_model, dtype=torch.float32)
-    merged = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32)  # a plain model folder: no peft needed to load it
-    assert type(merged) is type(start)
+    plain = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.float32)  # a plain model folder: no peft needed
+    on_base = load_model(AutoModelForCausalLM, ModelSpec(str(adapter)), AutoTokenizer.from_pretrained(adapter))
+    assert type(plain) is type(on_base) is type(start)
+    with torch.no_grad():
+        inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "position_ids")}
+        a, b = plain(**inputs).logits, on_base(**inputs).logits
+    assert torch.allclose(a, b, atol=0.05) and (a.argmax(-1) == b.argmax(-1)).float().mean() > 0.99  # merged weights are float16
     # rank 4 on a one-layer, 32-wide model learns slowly (30 full steps: -24%); the adapters must still move it
-    assert _loss(merged, examples, tokenizer, "bidirectional") < 0.95 * _loss(start, examples, tokenizer, "bidirectional")
+    assert _loss(plain, examples, tokenizer, "bidirectional") < 0.95 * _loss(start, examples, tokenizer, "bidirectional")
+    capsys.readouterr()
+    args = ["evaluate", str(adapter), "--dataset", str(dataset), "--limit", "3", "--modes", "ar,pip", "--timing-docs", "0"]
+    assert main([*args, "--output-dir", str(tmp_path / "results")]) == 0
+    assert "pip: F1" in capsys.readouterr().out.replace("  ", " ")
 
 
 def test_checkpoints_do_not_change_the_weights(dataset, tmp_path, monkeypatch):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -116,10 +117,34 @@ def model_sha(spec: ModelSpec, config: Any) -> str:
     return digest.hexdigest()
 
 
+# A LoRA run of ``pip-bench train`` without ``--merge`` saves a peft adapter folder: the adapters, the tokenizer (with
+# its [mask]) and, in this file, what the harness reads off a PIP model's config (budgets, answer form, attention).
+PIP_CONFIG_FILE = "pip_config.json"
+
+
+def adapter_base(spec: ModelSpec) -> str | None:
+    """The base model a peft adapter folder was trained on (``adapter_config.json``), or None for a model folder."""
+    path = local_path(spec.id)
+    if path is None or (path / "config.json").is_file() or not (path / "adapter_config.json").is_file():
+        return None
+    config = path / "adapter_config.json"
+    try:
+        return str(json.loads(config.read_text())["base_model_name_or_path"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise BenchError(f"model {spec.id}: adapter_config.json names no base model ({first_line(exc)})") from None
+
+
 def load_config(spec: ModelSpec) -> Any:
     from transformers import AutoConfig
 
     local_path(spec.id)
+    base = adapter_base(spec)
+    if base is not None:  # the base model's config, with the PIP settings the adapters were trained for
+        config = load_config(ModelSpec(base, trust_remote_code=spec.trust_remote_code))
+        pip_file = Path(spec.id) / PIP_CONFIG_FILE
+        for key, value in (json.loads(pip_file.read_text()) if pip_file.is_file() else {}).items():
+            setattr(config, key, value)
+        return config
     try:
         return AutoConfig.from_pretrained(spec.id, revision=spec.revision, trust_remote_code=spec.trust_remote_code)
     except ValueError as exc:  # e.g. custom code without --trust-remote-code
@@ -138,16 +163,37 @@ def from_pretrained(auto_class: Any, spec: ModelSpec, what: str, **kwargs: Any) 
         raise BenchError(f"model {spec.id}: cannot load the {what}: {first_line(exc)}") from None
 
 
-def load_model(auto_class: Any, spec: ModelSpec) -> Any:
-    """The model in the user's dtype, on the user's device, in eval mode."""
+def load_model(auto_class: Any, spec: ModelSpec, tokenizer: Any = None) -> Any:
+    """The model in the user's dtype, on the user's device, in eval mode. A peft adapter folder is loaded on its
+    base model (its embeddings grown to the folder's tokenizer) and merged: the modes then time one plain model."""
     if spec.dtype not in DTYPES:
         raise BenchError(f"--dtype must be one of {', '.join(DTYPES)} (got {spec.dtype})")
-    model = from_pretrained(auto_class, spec, "weights", dtype=DTYPES[spec.dtype])
+    base = adapter_base(spec)
+    if base is None:
+        model = from_pretrained(auto_class, spec, "weights", dtype=DTYPES[spec.dtype])
+    else:
+        model = from_pretrained(
+            auto_class, ModelSpec(base, trust_remote_code=spec.trust_remote_code), "base weights", dtype=DTYPES[spec.dtype]
+        )
+        model = _merged_adapter(model, spec, tokenizer)
     try:
         model.to(spec.device)
     except (RuntimeError, AssertionError) as exc:
         raise BenchError(f"device {spec.device}: {first_line(exc)}") from None
     return model.eval()
+
+
+def _merged_adapter(model: Any, spec: ModelSpec, tokenizer: Any) -> Any:
+    try:
+        from peft import PeftModel
+    except ImportError:
+        raise BenchError(f'model {spec.id} is a peft adapter folder: pip install -e ".[lora]"') from None
+    if tokenizer is not None and len(tokenizer) > model.get_input_embeddings().num_embeddings:
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=False)  # the trained rows come with the adapter
+    try:
+        return PeftModel.from_pretrained(model, spec.id).merge_and_unload()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise BenchError(f"model {spec.id}: cannot load the adapter on its base model: {first_line(exc)}") from None
 
 
 class Adapter(ABC):

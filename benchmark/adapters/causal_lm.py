@@ -33,7 +33,7 @@ class CausalLMAdapter(Adapter):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         tokenizer = from_pretrained(AutoTokenizer, spec, "tokenizer")
-        model = load_model(AutoModelForCausalLM, spec)
+        model = load_model(AutoModelForCausalLM, spec, tokenizer)
         added = ensure_pip_tokens(tokenizer, model)
         return cls(spec, config, model, tokenizer, added)
 
