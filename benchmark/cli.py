@@ -98,6 +98,8 @@ def _print_summary(path: Path) -> None:
 def _cmd_train(args: argparse.Namespace) -> int:
     from benchmark.train import TrainConfig, parse_duration, train
 
+    if args.merge and not args.lora:
+        raise BenchError("--merge is for --lora (a full fine-tune saves its weights already)")
     config = TrainConfig(
         mode=args.mode,
         dataset=args.dataset,

@@ -306,6 +306,7 @@ def test_parse_duration():
         (["--steps", "2", "--pip-answer", "span"], "--pip-answer span is for --mode pip with the pointer head"),
         (["--steps", "2", "--train-docs", "0"], "--train-docs must be at least 1"),
         (["--steps", "2", "--lora", "-1"], "--lora must be 0 (train every weight) or a positive rank"),
+        (["--steps", "2", "--merge"], "--merge is for --lora"),
         (["--steps", "2", "--eval-split", "dev"], 'Unknown split "dev"'),
     ],
 )
