@@ -57,7 +57,7 @@ class BuildConfig:
     templates: tuple[str, ...] | None = None  # None: every shipped template of the doc types
     splits: tuple[tuple[str, float], ...] = (("train", 0.8), ("validation", 0.1), ("test", 0.1))
     image_format: str = "jpeg"
-    width: int | None = None  # None: text-matched (datagen.pipeline.raster_width)
+    width: int | None = None  # None: text-matched (datagen.resolution.raster_width)
     mode: str = "L"
     quality: int = 50
     pdf: bool = False

@@ -250,7 +250,7 @@ WIDTH = _int_in(64, 10_000, "pixels across the page: 10,000 is an A4 page at 850
 
 
 def _width(text: str) -> int | None:
-    """``auto`` (None: text-matched, ``datagen.pipeline.raster_width``) or a width in pixels."""
+    """``auto`` (None: text-matched, ``datagen.resolution.raster_width``) or a width in pixels."""
     return None if text == "auto" else WIDTH(text)
 
 

@@ -14,7 +14,7 @@ setting, encodes them as ``datagen build`` does (``datagen.pipeline.encode_image
   "no visible loss for reading" check.
 
 A setting is ``TEXT_PX/MODE/QUALITY``: ``TEXT_PX`` is the median word's font size in pixels
-(``datagen.pipeline.raster_width``), or ``wNNNN`` for a fixed width in pixels.
+(``datagen.resolution.raster_width``), or ``wNNNN`` for a fixed width in pixels.
 
     python scripts/bench_image_size.py                                  # bytes and time, 150 documents
     python scripts/bench_image_size.py --docs 45 --ocr rapidocr         # + OCR word recall (~10 min on 2 cores)

@@ -256,6 +256,18 @@ def test_lora_saves_an_adapter_folder_that_evaluates_as_its_merged_twin(dataset,
     assert "pip: F1" in capsys.readouterr().out.replace("  ", " ")
 
 
+def test_a_damaged_adapter_folder_is_one_line_and_exit_2(dataset, tmp_path, capsys):
+    base = tiny_llama(tmp_path / "llama")
+    folder = tmp_path / "adapter"
+    folder.mkdir()
+    (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": str(base)}))
+    (folder / "pip_config.json").write_text("{not json")
+    args = ["evaluate", str(folder), "--dataset", str(dataset), "--limit", "2", "--timing-docs", "0", "--output-dir", str(tmp_path / "r")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "pip_config.json: not the PIP settings pip-bench train writes" in err and "Traceback" not in err
+
+
 def test_checkpoints_do_not_change_the_weights(dataset, tmp_path, monkeypatch):
     """Checkpoints come every few minutes of wall clock, so a faster machine takes fewer: the same --steps must
     give the same weights however many were taken."""

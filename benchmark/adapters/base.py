@@ -142,7 +142,11 @@ def load_config(spec: ModelSpec) -> Any:
     if base is not None:  # the base model's config, with the PIP settings the adapters were trained for
         config = load_config(ModelSpec(base, trust_remote_code=spec.trust_remote_code))
         pip_file = Path(spec.id) / PIP_CONFIG_FILE
-        for key, value in (json.loads(pip_file.read_text()) if pip_file.is_file() else {}).items():
+        try:
+            settings = json.loads(pip_file.read_text()) if pip_file.is_file() else {}
+        except (OSError, ValueError) as exc:
+            raise BenchError(f"{pip_file}: not the PIP settings pip-bench train writes ({first_line(exc)})") from None
+        for key, value in settings.items():
             setattr(config, key, value)
         return config
     try:
