@@ -93,7 +93,7 @@ class TrainConfig:
     layers: int = 4
     heads: int = 4
     intermediate_size: int = 768
-    lora: int = 0  # LoRA rank through peft, every linear layer adapted and merged at the end (0: all weights trained)
+    lora: int = 0  # LoRA rank through peft, every linear layer adapted (0: all weights trained)
 
     def check(self) -> None:
         if self.mode not in ("ar", "pip"):
@@ -472,6 +472,9 @@ def train(
     summary = {
         "parameters": sum(p.numel() for p in model.parameters()),
         "trained_parameters": sum(p.numel() for p in trainable),
+        "lora_saved": "merged into the weights"
+        if merge
+        else "saved as a peft adapter folder, loaded on its base model by `pip-bench evaluate`",
         "architecture": {
             k: getattr(model.config, k) for k in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
         },
@@ -594,12 +597,6 @@ def _answer_form(config: TrainConfig) -> str:
     return "ONE forward pass over a masked prompt (PIP)"
 
 
-def _lora_saved(out: Path) -> str:
-    if (out / PIP_CONFIG_FILE).is_file() or (out / "adapter_config.json").is_file():
-        return "saved as a peft adapter folder, loaded on its base model by `pip-bench evaluate`"
-    return "merged into the weights"
-
-
 def _write_card(
     out: Path, config: TrainConfig, summary: dict[str, Any], scores: dict[str, Any] | None, command: str, device: str, split: str
 ) -> None:
@@ -636,7 +633,7 @@ def _write_card(
         *[line for source in (config.dataset, *config.add_train) for line in _provenance(Path(source))],
         f"- architecture (the model's own config; with `--init` the size options below are unused): {summary['architecture']}",
         f"- trained parameters: {summary['trained_parameters']:,} of {summary['parameters']:,}"
-        + (f" (LoRA rank {config.lora} on every linear layer through peft, {_lora_saved(out)})" if config.lora else ""),
+        + (f" (LoRA rank {config.lora} on every linear layer through peft, {summary['lora_saved']})" if config.lora else ""),
         f"- torch {torch.__version__}, transformers {transformers.__version__}",
         f"- config: `{json.dumps(shown)}`",
         "",

@@ -137,11 +137,11 @@ def adapter_base(spec: ModelSpec) -> str | None:
 def load_config(spec: ModelSpec) -> Any:
     from transformers import AutoConfig
 
-    local_path(spec.id)
+    folder = local_path(spec.id)
     base = adapter_base(spec)
-    if base is not None:  # the base model's config, with the PIP settings the adapters were trained for
+    if folder is not None and base is not None:  # the base model's config, with the PIP settings the adapters were trained for
         config = load_config(ModelSpec(base, trust_remote_code=spec.trust_remote_code))
-        pip_file = Path(spec.id) / PIP_CONFIG_FILE
+        pip_file = folder / PIP_CONFIG_FILE
         try:
             settings = json.loads(pip_file.read_text()) if pip_file.is_file() else {}
         except (OSError, ValueError) as exc:
