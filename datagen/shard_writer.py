@@ -13,12 +13,13 @@ import dataclasses
 import gc
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from filelock import Timeout
 
 from datagen.build_plan import ROW_GROUP, BuildConfig, Shard, document_spec, load_tokenizer
 from datagen.build_state import STATE_DIR, checked_json, finished_shard, shard_lock
@@ -47,18 +48,42 @@ def rare_collection() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
-def build_shard(config: BuildConfig, budgets: dict[str, dict[str, int]], shard: Shard, out: Path, progress: Any = None) -> dict[str, Any]:
+class Stopped(Exception):
+    """A shard abandoned because the build is stopping (Ctrl-C, a failed worker, a dead parent)."""
+
+
+Stop = Callable[[], bool]
+
+
+def build_shard(
+    config: BuildConfig, budgets: dict[str, dict[str, int]], shard: Shard, out: Path, progress: Any = None, stop: Stop | None = None
+) -> dict[str, Any]:
     """Build one shard under its lock and return its sidecar; a shard another run finished meanwhile is kept.
 
     Blocking on the lock is what makes concurrent runs of one build safe: a second run that reaches a
-    shard the first is still writing waits, then finds it finished.
+    shard the first is still writing waits, then finds it finished. ``stop`` is asked while waiting and
+    before each document: when it says so the shard is abandoned (``Stopped``, no temporary file left),
+    which is how a pool of workers stops within a document instead of being killed mid-write.
     """
-    with shard_lock(out, shard.name):
+    lock = shard_lock(out, shard.name)
+    while True:
+        if stop is not None and stop():
+            raise Stopped(shard.name)
+        try:
+            lock.acquire(timeout=0.5 if stop is not None else -1)
+            break
+        except Timeout:
+            continue
+    try:
         done = finished_shard(out, shard)
-        return done if done is not None else _write_shard(config, budgets, shard, out, progress)
+        return done if done is not None else _write_shard(config, budgets, shard, out, progress, stop)
+    finally:
+        lock.release()
 
 
-def _write_shard(config: BuildConfig, budgets: dict[str, dict[str, int]], shard: Shard, out: Path, progress: Any) -> dict[str, Any]:
+def _write_shard(
+    config: BuildConfig, budgets: dict[str, dict[str, int]], shard: Shard, out: Path, progress: Any, stop: Stop | None
+) -> dict[str, Any]:
     """Write one shard (temp file + rename) and its sidecar; return the sidecar. Call with the shard's lock held."""
     eager = config.image_format != "none"
     features = dataset_features(image=eager, pdf=config.pdf)
@@ -74,6 +99,8 @@ def _write_shard(config: BuildConfig, budgets: dict[str, dict[str, int]], shard:
     try:
         with rare_collection(), pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
             for g in range(shard.start, shard.stop):
+                if stop is not None and stop():
+                    raise Stopped(shard.name)
                 template, locale, seed = document_spec(config, g)
                 gen = generate(
                     template,

@@ -9,10 +9,12 @@ Two experiments, each on real commands and real files (no mocks):
            sidecars and ``build.json`` are tried too: those must be detected or leave the parsed content
            unchanged (``\\u00e9`` vs ``\\u00E9``).
 ``kills``  runs N commands, each killed with SIGKILL at a random moment, in turn: a whole 2-worker build,
-           the parent of a 2-worker build only (its workers orphaned), one of two concurrent slices,
+           the parent of a 2-worker build only (its workers orphaned), one worker of a 2-worker build (as the
+           OOM killer would), Ctrl-C (SIGINT to the process group), one of two concurrent slices,
            ``datagen merge``, and ``pip-bench evaluate`` of the shipped ``pip-ref``. The same command(s)
            are then rerun: every dataset must equal an uninterrupted build byte for byte and pass
-           ``datagen verify``, every results file must parse and hold the uninterrupted run's metrics.
+           ``datagen verify``, every results file must parse and hold the uninterrupted run's metrics; a run
+           still going two minutes after its signal counts as hung.
 
     python scripts/chaos.py flips --n 300
     python scripts/chaos.py kills --n 20
@@ -115,18 +117,42 @@ def _same_json(a: bytes, b: bytes) -> bool:
         return False
 
 
-def _kill_at(cmds: list[list[str]], victim: int, delay: float, parent_only: bool) -> None:
-    """Start ``cmds`` together; after ``delay`` SIGKILL process ``victim`` with its workers, or the parent alone."""
-    procs = [subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True) for c in cmds]
+STUCK_S = 120  # a signalled run still going after this long is reported as hung
+
+
+def _kill_at(cmds: list[list[str]], victim: int, delay: float, target: str = "group", sig: int = signal.SIGKILL) -> str | None:
+    """Start ``cmds`` together; after ``delay`` send ``sig`` to process ``victim``'s group, its parent alone, or one
+    of its workers (``target``: group | parent | worker). Returns a problem if a run then hangs (None: all ended)."""
+    procs = [
+        # SIGINT at its default in each run, as in a terminal (a background shell starts children ignoring it)
+        subprocess.Popen(
+            c,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        for c in cmds
+    ]
     time.sleep(delay)
-    target = procs[victim]
-    with contextlib.suppress(ProcessLookupError):
-        if parent_only:
-            os.kill(target.pid, signal.SIGKILL)
-        else:
-            os.killpg(target.pid, signal.SIGKILL)
+    pid = procs[victim].pid
+    with contextlib.suppress(ProcessLookupError, FileNotFoundError):
+        if target == "group":
+            os.killpg(pid, sig)
+        elif target == "parent":
+            os.kill(pid, sig)
+        else:  # a worker: a child of the parent, if it has started them (else the run is left alone)
+            workers = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            if workers:
+                os.kill(int(workers[0]), sig)
     for p in procs:
-        p.wait()
+        try:
+            p.wait(timeout=STUCK_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            return f"still running {STUCK_S} s after the signal"
+    return None
 
 
 def _rerun(cmds: list[list[str]]) -> str | None:
@@ -172,39 +198,46 @@ class Kills:
 
     def whole_build(self, out: Path, rng: random.Random) -> tuple[float, str | None]:
         cmds, delay = [build_command(out, self.docs, "--workers", "2")], rng.uniform(0.0, self.build_s)
-        _kill_at(cmds, 0, delay, parent_only=False)
-        error = _rerun(cmds)
-        return delay, error or self.build_problem(out)
+        hung = _kill_at(cmds, 0, delay)
+        return delay, hung or _rerun(cmds) or self.build_problem(out)
 
     def parent_only(self, out: Path, rng: random.Random) -> tuple[float, str | None]:
         cmds, delay = [build_command(out, self.docs, "--workers", "2")], rng.uniform(0.0, self.build_s)
-        _kill_at(cmds, 0, delay, parent_only=True)
-        error = _rerun(cmds)
-        return delay, error or self.build_problem(out)
+        hung = _kill_at(cmds, 0, delay, target="parent")
+        return delay, hung or _rerun(cmds) or self.build_problem(out)
+
+    def one_worker(self, out: Path, rng: random.Random) -> tuple[float, str | None]:
+        """One worker killed, as the OOM killer would: the build must end (not wait forever), the rerun finish it."""
+        cmds, delay = [build_command(out, self.docs, "--workers", "2")], rng.uniform(0.0, self.build_s)
+        hung = _kill_at(cmds, 0, delay, target="worker")
+        return delay, hung or _rerun(cmds) or self.build_problem(out)
+
+    def ctrl_c(self, out: Path, rng: random.Random) -> tuple[float, str | None]:
+        """SIGINT to the whole process group, as Ctrl-C sends it: the build must stop, the rerun finish it."""
+        cmds, delay = [build_command(out, self.docs, "--workers", "2")], rng.uniform(0.0, self.build_s)
+        hung = _kill_at(cmds, 0, delay, sig=signal.SIGINT)
+        return delay, hung or _rerun(cmds) or self.build_problem(out)
 
     def concurrent_slices(self, out: Path, rng: random.Random) -> tuple[float, str | None]:
         cmds = [build_command(out, self.docs, "--workers", "1", "--shards", f"{k}/2") for k in range(2)]
         delay = rng.uniform(0.0, self.build_s)
-        _kill_at(cmds, rng.randrange(2), delay, parent_only=False)
-        error = _rerun([*cmds, [sys.executable, "-m", "datagen.cli", "merge", str(out)]])
-        return delay, error or self.build_problem(out)
+        hung = _kill_at(cmds, rng.randrange(2), delay)
+        return delay, hung or _rerun([*cmds, [sys.executable, "-m", "datagen.cli", "merge", str(out)]]) or self.build_problem(out)
 
     def merge(self, out: Path, rng: random.Random) -> tuple[float, str | None]:
         assert _rerun([build_command(out, self.docs, "--workers", "1", "--shards", f"{k}/2") for k in range(2)]) is None
         merge, delay = [sys.executable, "-m", "datagen.cli", "merge", str(out)], rng.uniform(0.0, 3.0)  # mostly start-up
-        _kill_at([merge], 0, delay, parent_only=False)
-        error = _rerun([merge])
-        return delay, error or self.build_problem(out)
+        hung = _kill_at([merge], 0, delay)
+        return delay, hung or _rerun([merge]) or self.build_problem(out)
 
     def evaluate(self, out: Path, rng: random.Random) -> tuple[float, str | None]:
         cmd, delay = self.evaluate_command(out), rng.uniform(0.0, self.evaluate_s)
-        _kill_at([cmd], 0, delay, parent_only=False)
-        error = _rerun([cmd])
-        return delay, error or (None if _metrics(out) == self.metrics else "results differ from the uninterrupted run")
+        hung = _kill_at([cmd], 0, delay)
+        return delay, hung or _rerun([cmd]) or (None if _metrics(out) == self.metrics else "results differ from the uninterrupted run")
 
 
 EVAL_DOCS = 200
-SCENARIOS = ("whole_build", "parent_only", "concurrent_slices", "merge", "evaluate")
+SCENARIOS = ("whole_build", "parent_only", "one_worker", "ctrl_c", "concurrent_slices", "merge", "evaluate")
 
 
 def _metrics(results_dir: Path) -> list[object]:

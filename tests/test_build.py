@@ -25,6 +25,8 @@ from datagen.errors import DatagenError
 from datagen.features import dataset_features
 from datagen.lazy import load as lazy_load
 
+WAIT = 300  # seconds: a build that hangs fails its test instead of the whole CI run
+
 SMALL = {"n": 36, "seed": 3, "shard_size": 6, "calibration_docs": 60, "width": 256}
 
 
@@ -121,12 +123,42 @@ def test_kill_9_then_rerun_gives_the_same_dataset(layout_build, tmp_path):
     out = tmp_path / "killed"
     args = build_command(out, "--workers", "1")[3:]  # after "python -m datagen.cli"
     env = {**os.environ, "KILL_AT_DOCUMENT": "16"}  # the 4th of the third shard's 6 documents
-    proc = subprocess.run([sys.executable, "-c", KILL_AT_DOCUMENT, *args], env=env, capture_output=True)
+    proc = subprocess.run([sys.executable, "-c", KILL_AT_DOCUMENT, *args], env=env, capture_output=True, timeout=WAIT)
     assert proc.returncode == -signal.SIGKILL
     assert len(list((out / ".datagen" / "shards").glob("*.json"))) == 2  # two shards finished, the third cut off
     assert digests(out) != digests(layout_build)
-    subprocess.run(build_command(out, "--workers", "1"), check=True, capture_output=True)
+    subprocess.run(build_command(out, "--workers", "1"), check=True, capture_output=True, timeout=WAIT)
     assert digests(out) == digests(layout_build)
+
+
+# a pool worker (not the parent) SIGKILLs itself at its third document, as the OOM killer would
+KILL_A_WORKER = """
+import os, signal, sys
+import datagen.shard_writer as writer
+from datagen.cli import main
+parent, real, calls = os.getpid(), writer.generate, []
+def generate(*args, **kwargs):
+    calls.append(1)
+    if os.getpid() != parent and len(calls) == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(*args, **kwargs)
+writer.generate = generate
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_killed_worker_ends_the_build_with_one_line_and_a_rerun_finishes_it(layout_build, tmp_path):
+    """A worker killed mid-shard used to leave the parent waiting forever for that shard."""
+    out = tmp_path / "oom"
+    args = build_command(out, "--workers", "2")[3:]
+    proc = subprocess.run([sys.executable, "-c", KILL_A_WORKER, *args], capture_output=True, text=True, timeout=WAIT)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.replace("\r", "\n").splitlines()[-1] == (
+        "datagen: error: a build worker was killed (out of memory?); rerun the same command to resume"
+    )
+    subprocess.run(build_command(out, "--workers", "2"), check=True, capture_output=True, timeout=WAIT)
+    assert digests(out) == digests(layout_build)
+    assert not list((out / "data").glob(".*"))
 
 
 def build_command(out: Path, *extra: str) -> list[str]:
@@ -141,7 +173,7 @@ def test_concurrent_slices_into_one_new_folder_merge_to_the_full_build(layout_bu
     procs = [
         subprocess.Popen(build_command(out, "--workers", "1", "--shards", f"{k}/3"), stderr=subprocess.PIPE, text=True) for k in range(3)
     ]
-    errors = [p.communicate()[1] for p in procs]
+    errors = [p.communicate(timeout=WAIT)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], errors
     assert main(["merge", str(out)]) == 0
     assert digests(out) == digests(layout_build)
@@ -151,7 +183,7 @@ def test_concurrent_slices_into_one_new_folder_merge_to_the_full_build(layout_bu
 def test_two_full_runs_at_once_share_the_work_and_agree(layout_build, tmp_path):
     out = tmp_path / "twice"
     procs = [subprocess.Popen(build_command(out, "--workers", "2"), stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    errors = [p.communicate()[1] for p in procs]
+    errors = [p.communicate(timeout=WAIT)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errors
     assert digests(out) == digests(layout_build)
 
@@ -162,7 +194,7 @@ def children(pid: int) -> set[int]:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads worker pids from Linux /proc")
 def test_kill_9_of_the_parent_only_then_rerun_at_once(tmp_path):
-    # many small JPEG shards; orphaned workers finish the shard in hand, then exit
+    # many small JPEG shards; orphaned workers abandon the shard in hand, then exit
     reference = tmp_path / "reference"
     build(config(image_format="jpeg", shard_size=2), reference, workers=1)
     out = tmp_path / "orphans"
@@ -177,8 +209,8 @@ def test_kill_9_of_the_parent_only_then_rerun_at_once(tmp_path):
     workers = children(proc.pid)
     assert workers, "the build should run a pool of workers"
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    subprocess.run(cmd, check=True, capture_output=True)  # at once, while the orphans may still be writing
+    proc.wait(timeout=WAIT)
+    subprocess.run(cmd, check=True, capture_output=True, timeout=WAIT)  # at once, while the orphans may still be writing
     deadline = time.time() + 30
     while time.time() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
         time.sleep(0.01)
@@ -201,7 +233,7 @@ def test_ctrl_c_with_workers_is_one_line_and_leaves_no_temporary_file(tmp_path):
     while time.time() < deadline and not list((out / ".datagen" / "shards").glob("*.json")):
         time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends: the parent and every worker
-    err = proc.communicate()[1]
+    err = proc.communicate(timeout=WAIT)[1]
     assert proc.returncode == 130
     messages = [
         line for line in err.replace("\r", "\n").splitlines() if line.strip() and "building" not in line and "calibrating" not in line
