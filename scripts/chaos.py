@@ -120,9 +120,12 @@ def _same_json(a: bytes, b: bytes) -> bool:
 STUCK_S = 120  # a signalled run still going after this long is reported as hung
 
 
-def _kill_at(cmds: list[list[str]], victim: int, delay: float, target: str = "group", sig: int = signal.SIGKILL) -> str | None:
+def _kill_at(
+    cmds: list[list[str]], victim: int, delay: float, target: str = "group", sig: int = signal.SIGKILL
+) -> tuple[str | None, int | None]:
     """Start ``cmds`` together; after ``delay`` send ``sig`` to process ``victim``'s group, its parent alone, or one
-    of its workers (``target``: group | parent | worker). Returns a problem if a run then hangs (None: all ended)."""
+    of its workers (``target``: group | parent | worker). Returns a problem if a run then hangs (None: all ended)
+    and the victim's exit status (negative: the signal that ended it; 0: it finished before the signal)."""
     procs = [
         # SIGINT at its default in each run, as in a terminal (a background shell starts children ignoring it)
         subprocess.Popen(
@@ -134,25 +137,38 @@ def _kill_at(cmds: list[list[str]], victim: int, delay: float, target: str = "gr
         )
         for c in cmds
     ]
-    time.sleep(delay)
+    if target != "worker":
+        time.sleep(delay)
     pid = procs[victim].pid
     with contextlib.suppress(ProcessLookupError, FileNotFoundError):
         if target == "group":
             os.killpg(pid, sig)
         elif target == "parent":
             os.kill(pid, sig)
-        else:  # a worker: a child of the parent, if it has started them (else the run is left alone)
-            workers = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        else:  # a worker: ``delay`` counts from the moment the parent has started its workers
+            workers = _workers_of(procs[victim])
+            time.sleep(delay)
             if workers:
-                os.kill(int(workers[0]), sig)
+                os.kill(workers[0], sig)
     for p in procs:
         try:
             p.wait(timeout=STUCK_S)
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
-            return f"still running {STUCK_S} s after the signal"
-    return None
+            return f"still running {STUCK_S} s after the signal", None
+    return None, procs[victim].returncode
+
+
+def _workers_of(proc: subprocess.Popen[bytes]) -> list[int]:
+    """The pids of ``proc``'s children once it has any (Linux /proc); none if it ends first."""
+    while proc.poll() is None:
+        with contextlib.suppress(FileNotFoundError):
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+            if children:
+                return [int(c) for c in children]
+        time.sleep(0.01)
+    return []
 
 
 def _rerun(cmds: list[list[str]]) -> str | None:
@@ -162,6 +178,9 @@ def _rerun(cmds: list[list[str]]) -> str | None:
         if proc.returncode != 0:
             return proc.stderr.strip()[-300:]
     return None
+
+
+Outcome = tuple[float, int | None, str | None]  # the signal's delay, the victim's exit status, what is wrong (None: nothing)
 
 
 class Kills:
@@ -196,44 +215,49 @@ class Kills:
         differ = sorted(name for name, digest in digests(out).items() if self.expected.get(name) != digest)
         return f"shards differ from the uninterrupted build: {', '.join(differ)}" if differ else None
 
-    def whole_build(self, out: Path, rng: random.Random) -> tuple[float, str | None]:
+    def whole_build(self, out: Path, rng: random.Random) -> Outcome:
         cmds, delay = [build_command(out, self.docs, "--workers", "2")], rng.uniform(0.0, self.build_s)
-        hung = _kill_at(cmds, 0, delay)
-        return delay, hung or _rerun(cmds) or self.build_problem(out)
+        hung, status = _kill_at(cmds, 0, delay)
+        return delay, status, hung or _rerun(cmds) or self.build_problem(out)
 
-    def parent_only(self, out: Path, rng: random.Random) -> tuple[float, str | None]:
+    def parent_only(self, out: Path, rng: random.Random) -> Outcome:
         cmds, delay = [build_command(out, self.docs, "--workers", "2")], rng.uniform(0.0, self.build_s)
-        hung = _kill_at(cmds, 0, delay, target="parent")
-        return delay, hung or _rerun(cmds) or self.build_problem(out)
+        hung, status = _kill_at(cmds, 0, delay, target="parent")
+        return delay, status, hung or _rerun(cmds) or self.build_problem(out)
 
-    def one_worker(self, out: Path, rng: random.Random) -> tuple[float, str | None]:
-        """One worker killed, as the OOM killer would: the build must end (not wait forever), the rerun finish it."""
-        cmds, delay = [build_command(out, self.docs, "--workers", "2")], rng.uniform(0.0, self.build_s)
-        hung = _kill_at(cmds, 0, delay, target="worker")
-        return delay, hung or _rerun(cmds) or self.build_problem(out)
+    def one_worker(self, out: Path, rng: random.Random) -> Outcome:
+        """One worker killed, as the OOM killer would: the build must end (not wait forever), the rerun finish it.
+        The moment is drawn from the first half of the run's length, counted from the start of its workers."""
+        cmds, delay = [build_command(out, self.docs, "--workers", "2")], rng.uniform(0.0, self.build_s / 2)
+        hung, status = _kill_at(cmds, 0, delay, target="worker")
+        return delay, status, hung or _rerun(cmds) or self.build_problem(out)
 
-    def ctrl_c(self, out: Path, rng: random.Random) -> tuple[float, str | None]:
+    def ctrl_c(self, out: Path, rng: random.Random) -> Outcome:
         """SIGINT to the whole process group, as Ctrl-C sends it: the build must stop, the rerun finish it."""
         cmds, delay = [build_command(out, self.docs, "--workers", "2")], rng.uniform(0.0, self.build_s)
-        hung = _kill_at(cmds, 0, delay, sig=signal.SIGINT)
-        return delay, hung or _rerun(cmds) or self.build_problem(out)
+        hung, status = _kill_at(cmds, 0, delay, sig=signal.SIGINT)
+        return delay, status, hung or _rerun(cmds) or self.build_problem(out)
 
-    def concurrent_slices(self, out: Path, rng: random.Random) -> tuple[float, str | None]:
+    def concurrent_slices(self, out: Path, rng: random.Random) -> Outcome:
         cmds = [build_command(out, self.docs, "--workers", "1", "--shards", f"{k}/2") for k in range(2)]
         delay = rng.uniform(0.0, self.build_s)
-        hung = _kill_at(cmds, rng.randrange(2), delay)
-        return delay, hung or _rerun([*cmds, [sys.executable, "-m", "datagen.cli", "merge", str(out)]]) or self.build_problem(out)
+        hung, status = _kill_at(cmds, rng.randrange(2), delay)
+        return delay, status, hung or _rerun([*cmds, [sys.executable, "-m", "datagen.cli", "merge", str(out)]]) or self.build_problem(out)
 
-    def merge(self, out: Path, rng: random.Random) -> tuple[float, str | None]:
+    def merge(self, out: Path, rng: random.Random) -> Outcome:
         assert _rerun([build_command(out, self.docs, "--workers", "1", "--shards", f"{k}/2") for k in range(2)]) is None
         merge, delay = [sys.executable, "-m", "datagen.cli", "merge", str(out)], rng.uniform(0.0, 3.0)  # mostly start-up
-        hung = _kill_at([merge], 0, delay)
-        return delay, hung or _rerun([merge]) or self.build_problem(out)
+        hung, status = _kill_at([merge], 0, delay)
+        return delay, status, hung or _rerun([merge]) or self.build_problem(out)
 
-    def evaluate(self, out: Path, rng: random.Random) -> tuple[float, str | None]:
+    def evaluate(self, out: Path, rng: random.Random) -> Outcome:
         cmd, delay = self.evaluate_command(out), rng.uniform(0.0, self.evaluate_s)
-        hung = _kill_at([cmd], 0, delay)
-        return delay, hung or _rerun([cmd]) or (None if _metrics(out) == self.metrics else "results differ from the uninterrupted run")
+        hung, status = _kill_at([cmd], 0, delay)
+        return (
+            delay,
+            status,
+            hung or _rerun([cmd]) or (None if _metrics(out) == self.metrics else "results differ from the uninterrupted run"),
+        )
 
 
 EVAL_DOCS = 200
@@ -253,9 +277,15 @@ def run_kills(n: int, docs: int, seed: int, work: Path, only: str | None = None)
     for i in range(n):
         scenario = scenarios[i % len(scenarios)]
         out = work / f"kill-{i}"
-        delay, problem = scenario(out, rng)
+        delay, status, problem = scenario(out, rng)
         outcome.append(
-            {"scenario": scenario.__name__, "delay_s": round(delay, 2), "ok": problem is None, **({"problem": problem} if problem else {})}
+            {
+                "scenario": scenario.__name__,
+                "delay_s": round(delay, 2),
+                "exit": status,
+                "ok": problem is None,
+                **({"problem": problem} if problem else {}),
+            }
         )
         shutil.rmtree(out, ignore_errors=True)
         print(json.dumps(outcome[-1]), flush=True)
