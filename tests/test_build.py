@@ -242,6 +242,48 @@ def test_ctrl_c_with_workers_is_one_line_and_leaves_no_temporary_file(tmp_path):
     assert not list((out / "data").glob(".*"))
 
 
+# a run that takes shard 0's lock and then stalls inside its first document, as a slow writer would
+STALL_IN_FIRST_DOCUMENT = """
+import sys, time
+import datagen.shard_writer as writer
+from datagen.cli import main
+def generate(*args, **kwargs):
+    time.sleep(3600)
+writer.generate = generate
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_reaches_a_worker_that_waits_for_another_runs_shard(tmp_path):
+    """A worker blocked on a shard lock held by another run must still stop on Ctrl-C, not keep the build waiting."""
+    out = tmp_path / "waiting"
+    cmd = build_command(out, "--workers", "1")
+    stalled = subprocess.Popen([sys.executable, "-c", STALL_IN_FIRST_DOCUMENT, *cmd[3:]], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not list((out / "data").glob(".*.tmp")):
+            time.sleep(0.01)
+        assert list((out / "data").glob(".*.tmp")), "the stalled run should be writing shard 0"
+        proc = subprocess.Popen(
+            build_command(out, "--workers", "2"),
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        sidecars = out / ".datagen" / "shards"
+        while time.time() < deadline and len(list(sidecars.glob("*.json"))) < 5:  # every shard but the locked one
+            time.sleep(0.01)
+        assert len(list(sidecars.glob("*.json"))) == 5
+        os.killpg(proc.pid, signal.SIGINT)
+        err = proc.communicate(timeout=WAIT)[1]
+        assert proc.returncode == 130, err
+        assert err.replace("\r", "\n").splitlines()[-1] == "datagen: interrupted; rerun the same command to resume"
+    finally:
+        stalled.kill()
+        stalled.wait()
+
+
 def test_only_temporary_files_of_dead_runs_are_removed(tmp_path):
     from datagen.build_state import remove_dead_temps, shard_lock
 
