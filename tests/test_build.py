@@ -102,28 +102,45 @@ def test_slices_then_merge_equal_the_full_build(layout_build, tmp_path, capsys):
     assert (out / "README.md").read_text() == (layout_build / "README.md").read_text().replace(str(layout_build), str(out))
 
 
-# kill -9 at a chosen point, not after a race with a poll: the build runs in a child process whose shard writer
-# SIGKILLs it while it generates the document given (workers=1 writes the shards in that process)
-KILL_AT_DOCUMENT = """
-import os, signal, sys
+# A fault at a chosen point, not after a race with a poll: the build runs in a child process whose shard writer,
+# at the FAULT_AT_DOCUMENT-th document it generates, SIGKILLs its process (FAULT=kill) or stalls there for an hour
+# holding the shard's lock (FAULT=stall). FAULT_IN=worker spares the parent: only a pool worker is hit.
+FAULT_AT_DOCUMENT = """
+import os, signal, sys, time
 import datagen.shard_writer as writer
 from datagen.cli import main
-real, calls = writer.generate, []
+parent, real, calls = os.getpid(), writer.generate, []
 def generate(*args, **kwargs):
     calls.append(1)
-    if len(calls) == int(os.environ["KILL_AT_DOCUMENT"]):
-        os.kill(os.getpid(), signal.SIGKILL)
+    hit = len(calls) == int(os.environ["FAULT_AT_DOCUMENT"])
+    if hit and (os.environ.get("FAULT_IN") != "worker" or os.getpid() != parent):
+        if os.environ["FAULT"] == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(3600)
     return real(*args, **kwargs)
 writer.generate = generate
 sys.exit(main(sys.argv[1:]))
 """
 
 
+def with_fault(cmd: list[str], fault: str, at_document: int, only_in_a_worker: bool = False) -> tuple[list[str], dict[str, str]]:
+    """``cmd`` (a ``build_command``) run through ``FAULT_AT_DOCUMENT``, and the environment that says what to do."""
+    env = {**os.environ, "FAULT": fault, "FAULT_AT_DOCUMENT": str(at_document), "FAULT_IN": "worker" if only_in_a_worker else "any"}
+    return [sys.executable, "-c", FAULT_AT_DOCUMENT, *cmd[3:]], env  # cmd[3:]: after "python -m datagen.cli"
+
+
+def like_a_terminal(cmd: list[str]) -> subprocess.Popen[str]:
+    """Start ``cmd`` in its own process group with SIGINT at its default (a background shell ignores it), as a
+    terminal runs it, so that ``os.killpg(proc.pid, SIGINT)`` is Ctrl-C."""
+    return subprocess.Popen(
+        cmd, stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+    )
+
+
 def test_kill_9_then_rerun_gives_the_same_dataset(layout_build, tmp_path):
     out = tmp_path / "killed"
-    args = build_command(out, "--workers", "1")[3:]  # after "python -m datagen.cli"
-    env = {**os.environ, "KILL_AT_DOCUMENT": "16"}  # the 4th of the third shard's 6 documents
-    proc = subprocess.run([sys.executable, "-c", KILL_AT_DOCUMENT, *args], env=env, capture_output=True, timeout=WAIT)
+    faulty, env = with_fault(build_command(out, "--workers", "1"), "kill", 16)  # the 4th of the third shard's 6 documents
+    proc = subprocess.run(faulty, env=env, capture_output=True, timeout=WAIT)
     assert proc.returncode == -signal.SIGKILL
     assert len(list((out / ".datagen" / "shards").glob("*.json"))) == 2  # two shards finished, the third cut off
     assert digests(out) != digests(layout_build)
@@ -131,27 +148,11 @@ def test_kill_9_then_rerun_gives_the_same_dataset(layout_build, tmp_path):
     assert digests(out) == digests(layout_build)
 
 
-# a pool worker (not the parent) SIGKILLs itself at its third document, as the OOM killer would
-KILL_A_WORKER = """
-import os, signal, sys
-import datagen.shard_writer as writer
-from datagen.cli import main
-parent, real, calls = os.getpid(), writer.generate, []
-def generate(*args, **kwargs):
-    calls.append(1)
-    if os.getpid() != parent and len(calls) == 3:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return real(*args, **kwargs)
-writer.generate = generate
-sys.exit(main(sys.argv[1:]))
-"""
-
-
 def test_a_killed_worker_ends_the_build_with_one_line_and_a_rerun_finishes_it(layout_build, tmp_path):
     """A worker killed mid-shard used to leave the parent waiting forever for that shard."""
     out = tmp_path / "oom"
-    args = build_command(out, "--workers", "2")[3:]
-    proc = subprocess.run([sys.executable, "-c", KILL_A_WORKER, *args], capture_output=True, text=True, timeout=WAIT)
+    faulty, env = with_fault(build_command(out, "--workers", "2"), "kill", 3, only_in_a_worker=True)  # a worker's 3rd document
+    proc = subprocess.run(faulty, env=env, capture_output=True, text=True, timeout=WAIT)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.replace("\r", "\n").splitlines()[-1] == (
         "datagen: error: a build worker was killed (out of memory?); rerun the same command to resume"
@@ -225,10 +226,7 @@ def test_ctrl_c_with_workers_is_one_line_and_leaves_no_temporary_file(tmp_path):
     cmd = build_command(out, "--workers", "2")
     cmd[cmd.index("none")] = "jpeg"
     cmd[cmd.index("--shard-size") + 1] = "2"
-    # its own process group, with SIGINT at its default (a background shell ignores it), as in a terminal
-    proc = subprocess.Popen(
-        cmd, stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
-    )
+    proc = like_a_terminal(cmd)
     deadline = time.time() + 120
     while time.time() < deadline and not list((out / ".datagen" / "shards").glob("*.json")):
         time.sleep(0.01)
@@ -242,35 +240,17 @@ def test_ctrl_c_with_workers_is_one_line_and_leaves_no_temporary_file(tmp_path):
     assert not list((out / "data").glob(".*"))
 
 
-# a run that takes shard 0's lock and then stalls inside its first document, as a slow writer would
-STALL_IN_FIRST_DOCUMENT = """
-import sys, time
-import datagen.shard_writer as writer
-from datagen.cli import main
-def generate(*args, **kwargs):
-    time.sleep(3600)
-writer.generate = generate
-sys.exit(main(sys.argv[1:]))
-"""
-
-
 def test_ctrl_c_reaches_a_worker_that_waits_for_another_runs_shard(tmp_path):
     """A worker blocked on a shard lock held by another run must still stop on Ctrl-C, not keep the build waiting."""
     out = tmp_path / "waiting"
-    cmd = build_command(out, "--workers", "1")
-    stalled = subprocess.Popen([sys.executable, "-c", STALL_IN_FIRST_DOCUMENT, *cmd[3:]], stderr=subprocess.DEVNULL)
+    faulty, env = with_fault(build_command(out, "--workers", "1"), "stall", 1)  # another run, stalled holding shard 0's lock
+    stalled = subprocess.Popen(faulty, env=env, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
         while time.time() < deadline and not list((out / "data").glob(".*.tmp")):
             time.sleep(0.01)
         assert list((out / "data").glob(".*.tmp")), "the stalled run should be writing shard 0"
-        proc = subprocess.Popen(
-            build_command(out, "--workers", "2"),
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
+        proc = like_a_terminal(build_command(out, "--workers", "2"))
         sidecars = out / ".datagen" / "shards"
         while time.time() < deadline and len(list(sidecars.glob("*.json"))) < 5:  # every shard but the locked one
             time.sleep(0.01)
