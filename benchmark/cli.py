@@ -38,6 +38,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens,
         cache_implementation=args.cache_implementation,
         lookup_tokens=args.lookup_tokens,
+        draft_model=args.draft_model,
         ar_constraint=args.ar_constraint,
         pip_constraint=args.pip_constraint,
         pip_span_length=args.pip_span_length,
@@ -249,6 +250,13 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=LOOKUP_TOKENS,
         help=f"ar-lookup: tokens proposed a step from the prompt (default {LOOKUP_TOKENS})",
+    )
+    p.add_argument(
+        "--draft-model",
+        default=None,
+        metavar="MODEL",
+        help="ar-draft: the draft model that proposes tokens (Hub id, folder or shipped name), smaller than the model "
+        "and with the same tokenizer; loaded on the model's device and dtype",
     )
     p.add_argument(
         "--timing-docs",

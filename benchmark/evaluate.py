@@ -31,7 +31,7 @@ import torch
 from tqdm import tqdm
 
 from benchmark import __version__
-from benchmark.adapters import load_config, resolve
+from benchmark.adapters import load_adapter, load_config, resolve
 from benchmark.adapters.base import Adapter, Decoding, ModelSpec
 from benchmark.constrain import CONSTRAINTS, PIP_CONSTRAINTS
 from benchmark.data import Document, EvalSet, Values, load_eval_set
@@ -41,6 +41,7 @@ from benchmark.modes import AR_MODES, DEFAULT_MODES, LOOKUP_TOKENS, MODES, SPAN_
 from benchmark.naming import dataset_label, dataset_source, portable_command
 from benchmark.pip import ATTENTION, derive_budgets, overflow_count, pip_answer
 from benchmark.results import SCHEMA_VERSION, results_filename, write_results
+from benchmark.shipped import resolve_model
 from datagen.io import write_atomic
 from datagen.prompts import parse_ar, span_budgets
 
@@ -57,6 +58,7 @@ class EvalConfig:
     max_new_tokens: int = 512
     cache_implementation: str | None = None  # the ar mode's KV cache, passed to generate: e.g. "static" on GPU
     lookup_tokens: int = LOOKUP_TOKENS  # ar-lookup: tokens proposed a step
+    draft_model: str | None = None  # ar-draft: the draft model (Hub id, folder or shipped name) that proposes tokens
     ar_constraint: str = "none"  # benchmark.constrain: none, json (skeleton forced), grounded (+ values in the words)
     pip_constraint: str = "none"  # benchmark.constrain: none, grounded (values in the words)
     pip_span_length: str = "trained"  # span answers: trained (within each key's longest training value), any
@@ -80,11 +82,16 @@ class EvalConfig:
             raise BenchError(f"--modes: {', '.join(repeated)} given twice; each mode runs once")
         if self.ar_constraint not in CONSTRAINTS:
             raise BenchError(f"--ar-constraint must be one of {', '.join(CONSTRAINTS)} (got {self.ar_constraint})")
-        if self.ar_constraint != "none" and "ar-lookup" in self.modes:
+        assisted = [m for m in ("ar-lookup", "ar-draft") if m in self.modes]
+        if self.ar_constraint != "none" and assisted:
             raise BenchError(
-                f"--ar-constraint {self.ar_constraint} cannot run with ar-lookup: its automaton reads each token once and "
-                "cannot take back the proposals prompt lookup rejects; constrain ar or ar-static instead"
+                f"--ar-constraint {self.ar_constraint} cannot run with {assisted[0]}: its automaton reads each token once and "
+                "cannot take back the proposals the model rejects; constrain ar or ar-static instead"
             )
+        if "ar-draft" in self.modes and not self.draft_model:
+            raise BenchError("--modes ar-draft needs --draft-model MODEL: a smaller model with the same tokenizer that proposes tokens")
+        if self.draft_model and "ar-draft" not in self.modes:
+            raise BenchError("--draft-model is used by the ar-draft mode only: add ar-draft to --modes")
         if self.lookup_tokens < 1:
             raise BenchError("--lookup-tokens must be at least 1")
         if self.pip_constraint not in PIP_CONSTRAINTS:
@@ -209,7 +216,7 @@ class PredictionCache:
             os.fsync(fh.fileno())
 
 
-def ar_decoding(mode: str, config: EvalConfig, adapter: Adapter) -> tuple[Decoding, str]:
+def ar_decoding(mode: str, config: EvalConfig, adapter: Adapter, draft: Adapter | None = None) -> tuple[Decoding, str]:
     """The ``Decoding`` an AR mode runs, and what the results should say about it (empty: nothing to add).
 
     The decode step is compiled only on CUDA, where transformers itself compiles it with a static cache:
@@ -222,6 +229,12 @@ def ar_decoding(mode: str, config: EvalConfig, adapter: Adapter) -> tuple[Decodi
             f"prompt lookup, {config.lookup_tokens} tokens proposed a step; one document at a time (assisted generation takes one sequence)"
         )
         return Decoding(lookup_tokens=config.lookup_tokens), note
+    if mode == "ar-draft":
+        if draft is None:
+            raise BenchError("ar-draft needs a draft model (--draft-model)")
+        info = draft.info()
+        note = f"assisted decoding: {info['id']} ({info['num_parameters']:,} parameters) drafts, the model checks; one document at a time"
+        return Decoding(assistant=draft.model), note
     cache = "static" if mode == "ar-static" else config.cache_implementation
     if cache != "static":
         return Decoding(cache), ""
@@ -238,9 +251,10 @@ class ARRunner:
     """Answers batches of documents in one AR mode and keeps what ran: a decode step that torch.compile
     fails on runs eager from then on, and the results say so instead of naming a mode that did not run."""
 
-    def __init__(self, adapter: Adapter, mode: str, config: EvalConfig):
+    def __init__(self, adapter: Adapter, mode: str, config: EvalConfig, draft: Adapter | None = None):
         self.adapter, self.mode, self.config = adapter, mode, config
-        self.decoding, self.note = ar_decoding(mode, config, adapter)
+        self.draft = draft.info() if draft is not None and mode == "ar-draft" else None
+        self.decoding, self.note = ar_decoding(mode, config, adapter, draft)
 
     def __call__(self, docs: Sequence[Document]) -> list[Prediction]:
         if not self.decoding.compile:
@@ -266,6 +280,7 @@ class ARRunner:
         return (
             {"max_new_tokens": self.config.max_new_tokens, "cache": self.decoding.cache_implementation}
             | ({"lookup_tokens": lookup} if lookup else {})
+            | ({"draft": self.draft["sha"]} if self.draft else {})
             | ({"constraint": self.config.ar_constraint} if self.config.ar_constraint != "none" else {})
         )
 
@@ -274,15 +289,17 @@ class ARRunner:
         ran: dict[str, Any] = {"cache": self.decoding.cache_implementation or "dynamic", "compiled": self.decoding.compile}
         if self.decoding.lookup_tokens:
             ran["prompt_lookup_num_tokens"] = self.decoding.lookup_tokens
+        if self.draft:
+            ran["assistant_model"] = {k: self.draft[k] for k in ("id", "sha", "num_parameters", "dtype")}
         return ran | ({"note": self.note} if self.note else {})
 
 
 def _runner(
-    adapter: Adapter, mode: str, config: EvalConfig, budgets: dict[str, dict[str, int]]
+    adapter: Adapter, mode: str, config: EvalConfig, budgets: dict[str, dict[str, int]], draft: Adapter | None = None
 ) -> Callable[[Sequence[Document]], list[Prediction]]:
     """The function that answers a batch of documents in ``mode``."""
     if mode in AR_MODES:
-        return ARRunner(adapter, mode, config)
+        return ARRunner(adapter, mode, config, draft)
 
     def run_pip(docs: Sequence[Document]) -> list[Prediction]:
         results = adapter.pip(docs, budgets, config.pip_attention, config.pip_constraint, config.pip_span_length)
@@ -452,6 +469,22 @@ def _speedup(modes: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def _draft(adapter: Adapter, spec: ModelSpec, config: EvalConfig) -> Adapter | None:
+    """The ar-draft mode's draft model, loaded on the model's device and dtype; it must read the model's tokens."""
+    if not config.draft_model:
+        return None
+    draft = load_adapter(replace(spec, id=resolve_model(config.draft_model), revision=None))
+    if draft.reads_images or draft.model.config.is_encoder_decoder:
+        raise BenchError(
+            f"--draft-model {config.draft_model}: a draft model must be a decoder-only text model (got the {draft.name} adapter)"
+        )
+    if draft.tokenizer.get_vocab() != adapter.tokenizer.get_vocab():
+        raise BenchError(
+            f"--draft-model {config.draft_model}: its tokenizer differs from {spec.id}'s; assisted decoding needs the same vocabulary"
+        )
+    return draft
+
+
 def evaluate(
     spec: ModelSpec,
     dataset: str,
@@ -497,7 +530,8 @@ def evaluate(
     modes: dict[str, Any] = {}
     predictions: dict[str, list[Prediction]] = {}
     inputs = evalset.inputs_digest(images=adapter_cls.reads_images)
-    runs = {mode: _runner(adapter, mode, config, budgets) for mode in config.modes}  # one each: a compile fallback lasts
+    draft = _draft(adapter, spec, config)
+    runs = {mode: _runner(adapter, mode, config, budgets, draft) for mode in config.modes}  # one each: a compile fallback lasts
     for mode, run in runs.items():
         settings = (
             # a constraint joins the cache key only when set, so caches of free runs stay valid
@@ -560,7 +594,12 @@ def evaluate(
             **({"source": source} if source else {}),
         },
         "environment": environment(str(device)),
-        "config": {**asdict(config), "pip_budgets": budgets if "pip" in config.modes else None},
+        # the draft model named as the results name models: without the machine's paths
+        "config": {
+            **asdict(config),
+            "draft_model": draft and draft.info()["id"],
+            "pip_budgets": budgets if "pip" in config.modes else None,
+        },
         "modes": modes,
         "speedup": _speedup(modes),
         "wall_time_s": time.perf_counter() - started,

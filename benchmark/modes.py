@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-AR_MODES = ("ar", "ar-lookup", "ar-static")
+AR_MODES = ("ar", "ar-lookup", "ar-static", "ar-draft")
 MODES = (*AR_MODES, "pip")
 DEFAULT_MODES = ("ar", "pip")
 MODE_HELP = {
@@ -18,12 +18,16 @@ MODE_HELP = {
     "ar-lookup": "greedy generate with prompt-lookup decoding: proposals copied from the prompt's n-grams and checked by "
     "the model in one pass; ar's answers, one document at a time",
     "ar-static": "greedy generate with a static KV cache, the decode step compiled with torch.compile on CUDA; ar's answers",
+    "ar-draft": "greedy generate with assisted decoding: a smaller draft model (--draft-model, same tokenizer) proposes tokens "
+    "that the model checks in one pass; ar's answers, one document at a time",
     "pip": "one forward pass over a masked prompt",
 }
 # Tokens prompt lookup proposes a step. Measured with ar-ref on a 2-core CPU (15 documents, 182 answer tokens
 # each; plain ar 979 ms a document): 3 and 5 tie (1,060 and 1,071 ms), 10 is slower (1,173 ms); 5 needs fewer
 # passes (92 a document against 98), which counts where a pass costs more (larger models, GPUs).
 LOOKUP_TOKENS = 5
+# Assisted decoding (``ar-draft``) needs the model and its draft to share a vocabulary; transformers' universal
+# assisted decoding, which maps between two tokenizers, is not offered: it re-tokenizes text every round.
 # How long a span answer may be read (``benchmark.pip.read_span``): within its key's longest value in the
 # model's training data (``config.pip_span_lengths``), or at any length.
 SPAN_LENGTHS = ("trained", "any")

@@ -53,6 +53,9 @@ from transformers.modeling_outputs import CausalLMOutputWithPast
 MODEL_TYPE = "pip-kie-pointer"
 SPACE_MARKERS = ("Ġ", "▁")  # byte-level BPE and SentencePiece spell a leading space with these
 SOURCES = 3  # generate, copy, copy-twin
+# Answer tokens a decoding span-copy state can take back: more than a draft model proposes before the target
+# checks them (transformers' assisted decoding starts at 20 a round and grows it by 2 while all are accepted).
+UNDO_TOKENS = 256
 
 
 class PointerConfig(LlamaConfig):
@@ -136,17 +139,21 @@ class MatchState:
     def read(self, tokens: torch.Tensor, past: int) -> list[torch.Tensor]:
         """``advance`` over the (batch, n) tokens of one forward call, which start at sequence position ``past``.
 
-        A ``past`` behind the tokens already read means the KV cache was cropped: assisted decoding (prompt
-        lookup) reads proposed tokens in one call and drops the rejected ones from the cache. The state
-        forgets them too; a crop after a call only removes tokens of that call, so those are all it keeps.
+        A ``past`` behind the tokens already read means the KV cache was cropped: assisted decoding drops the
+        proposals the model rejected, and the state forgets them too. Prompt lookup reads its proposals in one
+        call; a draft model (``ar-draft``) proposes them one call each, so a crop may reach back over several
+        calls: the state keeps the last ``UNDO_TOKENS`` steps.
         """
         if past < self.position:
             back = self.position - past
             if self.undo is None or back > len(self.undo):
-                raise ValueError("the KV cache was cropped past the span-copy state's last call; it cannot follow")
+                raise ValueError("the KV cache was cropped further back than the span-copy state can follow")
             self.ending, self.position = self.undo[-back], past
-        self.undo = []
-        return [self.advance(tokens[:, j]) for j in range(tokens.shape[1])]
+            del self.undo[-back:]
+        steps = [self.advance(tokens[:, j]) for j in range(tokens.shape[1])]
+        if self.undo is not None:
+            del self.undo[:-UNDO_TOKENS]
+        return steps
 
     def read_sequence(self, ids: torch.Tensor, answer_start: torch.Tensor, first: int = 0) -> torch.Tensor:
         """(batch, queries, sources) match lengths of the positions ``first``… of the whole sequence ``ids``

@@ -44,9 +44,10 @@ DEFAULT_OUTPUT = Path("leaderboard/results")
 def model_modes(config: Any) -> list[str]:
     """The modes a model was trained for. ``pip-bench train`` writes a PIP model's answer form and budgets
     into its config (and trains it on AR batches too, ``--mix-ar``); any other model is AR only, since
-    its ``[mask]`` would be an untrained token. Every model runs every AR mode."""
+    its ``[mask]`` would be an untrained token. Every model runs every AR mode but ``ar-draft``, which needs
+    a draft model chosen for it (``pip-bench evaluate --draft-model``)."""
     trained_pip = getattr(config, "pip_answer", None) is not None or getattr(config, "pip_budgets", None) is not None
-    return [m for m in MODES if trained_pip or m != "pip"]
+    return [m for m in MODES if (trained_pip or m != "pip") and m != "ar-draft"]
 
 
 def check_model(name: str) -> str:

@@ -59,6 +59,20 @@ def llama(tmp_path_factory) -> Path:
     return tiny_llama(tmp_path_factory.mktemp("models") / "tiny-llama")
 
 
+@pytest.fixture(scope="module")
+def draft(llama, tmp_path_factory) -> Path:
+    """The tiny Llama with its weights nudged: a draft that proposes mostly the model's tokens, not always."""
+    model = transformers.AutoModelForCausalLM.from_pretrained(llama)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for weight in model.parameters():
+            weight.add_(torch.randn_like(weight) * 0.02)
+    out = tmp_path_factory.mktemp("models") / "tiny-draft"
+    model.save_pretrained(out)
+    transformers.AutoTokenizer.from_pretrained(llama).save_pretrained(out)
+    return out
+
+
 def run(args: list[str], capsys) -> tuple[int, str, str]:
     code = main(args)
     out = capsys.readouterr()
@@ -477,6 +491,49 @@ def _missing_columns_dataset(tmp_path: Path) -> Path:
     (folder / "data").mkdir(parents=True)
     Dataset.from_dict({"id": ["a"], "doc_type": ["receipt"], "words": [["x"]]}).to_parquet(folder / "data" / "test-00000-of-00001.parquet")
     return folder
+
+
+def test_ar_draft_answers_as_greedy_ar_with_the_draft_named_in_the_results(dataset, llama, draft, tmp_path, capsys):
+    out = tmp_path / "results"
+    args = ["evaluate", str(llama), "--dataset", str(dataset), "--limit", "6", "--output-dir", str(out), "--log-samples"]
+    code, _stdout, err = run([*args, "--modes", "ar,ar-draft,pip", "--draft-model", str(draft), *FAST, "--max-new-tokens", "24"], capsys)
+    assert code == 0, err
+    data = results_of(out)
+    assert schema_errors(data) == [] and data["config"]["draft_model"].startswith("tiny-draft@")
+    answers: dict[str, list[str]] = {}
+    for row in map(json.loads, next(out.glob("samples_*.jsonl")).read_text().splitlines()):
+        answers.setdefault(row["mode"], []).append(row["output"])
+    assert answers["ar-draft"] == answers["ar"] and data["modes"]["ar-draft"]["same_output_as_ar"] == 6
+    used = data["modes"]["ar-draft"]["generate"]["assistant_model"]
+    assert used["id"] == data["config"]["draft_model"] and used["num_parameters"] > 0 and used["dtype"] == "float32"
+    timing = data["modes"]["ar-draft"]["timing"]
+    assert timing["forward_passes_per_doc"] < timing["tokens_per_doc"]  # the nudged draft's proposals are mostly taken
+    assert "ar-draft" in data["speedup"]["by_ar_mode"]
+
+
+@pytest.mark.parametrize(
+    ("case", "needle"),
+    [
+        ("no-draft", "--modes ar-draft needs --draft-model"),
+        ("draft-unused", "--draft-model is used by the ar-draft mode only"),
+        ("constrained-draft", "--ar-constraint grounded cannot run with ar-draft"),
+        ("other-vocabulary", "its tokenizer differs from"),
+    ],
+)
+def test_ar_draft_refuses_what_it_cannot_run(case, needle, dataset, llama, tmp_path, capsys):
+    extra = {
+        "no-draft": ["--modes", "ar,ar-draft"],
+        "draft-unused": ["--modes", "ar", "--draft-model", str(llama)],
+        "constrained-draft": ["--modes", "ar-draft", "--draft-model", str(llama), "--ar-constraint", "grounded"],
+        "other-vocabulary": ["--modes", "ar-draft", "--draft-model", str(tmp_path / "other")],
+    }[case]
+    if case == "other-vocabulary":
+        tiny_llama(tmp_path / "other", tokenizer=bare_tokenizer())
+    code, _, err = run(
+        ["evaluate", str(llama), "--dataset", str(dataset), "--limit", "2", "--output-dir", str(tmp_path / "out"), *extra], capsys
+    )
+    errors = [line for line in err.splitlines() if line.startswith("pip-bench: error:")]
+    assert code == 2 and len(errors) == 1 and needle in errors[0], err
 
 
 @pytest.mark.parametrize(

@@ -204,6 +204,33 @@ def test_ar_span_copy_keeps_a_copying_model_on_its_value(model_dir, tokenizer):
     assert plain[0, len(prompt) :].tolist() != answer
 
 
+def test_the_span_copy_state_follows_a_cache_cropped_back_over_several_calls(model_dir, tokenizer):
+    """A draft model reads its proposals one call each; when the model rejects some, the draft's cache is
+    cropped back over several calls, and its span-copy state must return to where it was before them."""
+    from benchmark.pointer import UNDO_TOKENS
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    prompt = tokenizer.encode("name Ben Roberts\nLondon\nkey:", add_special_tokens=False)
+    answer = tokenizer.encode(" Ben Roberts London", add_special_tokens=False)
+    ids = torch.tensor([prompt + answer])
+    width = torch.tensor([len(prompt)])
+
+    def state() -> MatchState:
+        return MatchState(ids[:, : len(prompt)], width, model.twin, model.copyable, cap=3, undoable=True)
+
+    once, stepwise = state(), state()
+    expected = once.read(ids[:, len(prompt) : len(prompt) + 1], len(prompt))  # the first answer token, then a wrong turn
+    for t in range(len(answer)):
+        stepwise.read(ids[:, len(prompt) + t : len(prompt) + t + 1], len(prompt) + t)
+    again = stepwise.read(ids[:, len(prompt) : len(prompt) + 1], len(prompt))  # cropped back to the prompt: read anew
+    torch.testing.assert_close(again, expected)
+    far = state()
+    for t in range(UNDO_TOKENS + 1):
+        far.read(ids[:, -1:], len(prompt) + t)
+    with pytest.raises(ValueError, match="cropped further back"):
+        far.read(ids[:, -1:], len(prompt))
+
+
 @pytest.mark.parametrize("copying", [False, True])
 def test_prompt_lookup_and_a_static_cache_decode_as_greedy_does(dataset, model_dir, copying):
     """The copy memory and span-copy state follow a cache that prompt lookup crops (rejected proposals) and a
@@ -217,7 +244,14 @@ def test_prompt_lookup_and_a_static_cache_decode_as_greedy_does(dataset, model_d
     greedy = [r.output for r in adapter.ar(docs, max_new_tokens=24)]
     lookup = adapter.ar(docs, max_new_tokens=24, decoding=Decoding(lookup_tokens=5))
     static = adapter.ar(docs, max_new_tokens=24, decoding=Decoding("static"))
-    assert [r.output for r in lookup] == [r.output for r in static] == greedy
+    # a copy-head draft proposes tokens one call each, and its cache is cropped back over several of them
+    draft = load_adapter(ModelSpec(str(model_dir))).model
+    torch.manual_seed(2)
+    with torch.no_grad():
+        for weight in draft.parameters():
+            weight.add_(torch.randn_like(weight) * 0.05)
+    drafted = adapter.ar(docs, max_new_tokens=24, decoding=Decoding(assistant=draft))
+    assert [r.output for r in lookup] == [r.output for r in static] == [r.output for r in drafted] == greedy
     assert {r.forward_passes for r in static} == {None}
     if copying:
         assert all(r.forward_passes < r.new_tokens for r in lookup)

@@ -63,6 +63,13 @@ class Decoding:
     cache_implementation: str | None = None  # None: the dynamic KV cache; "static": preallocated, what torch.compile needs
     lookup_tokens: int | None = None  # prompt-lookup decoding: tokens proposed per step from an n-gram match in the prompt
     compile: bool = False  # torch.compile the decode step (transformers does it with a static cache)
+    assistant: Any = None  # assisted decoding: the draft model that proposes tokens (same vocabulary as the model)
+
+    @property
+    def assisted(self) -> bool:
+        """Whether tokens are proposed and checked in one pass (prompt lookup or a draft model): transformers
+        then takes one sequence a call, and a copy-head model is told where the answer starts."""
+        return bool(self.lookup_tokens) or self.assistant is not None
 
 
 GREEDY = Decoding()  # plain greedy ``generate``: the dynamic KV cache, eager
@@ -73,7 +80,7 @@ class ARResult:
     prompt: str
     output: str  # the decoded generation, special tokens removed
     new_tokens: int  # tokens generated, EOS included
-    forward_passes: int | None = None  # model calls it took, counted with prompt lookup (else one a token)
+    forward_passes: int | None = None  # the model's calls, counted with assisted decoding (else one a token)
 
 
 @dataclass
@@ -241,6 +248,8 @@ class Adapter(ABC):
                 "prompt lookup proposes n-grams of the prompt's tokens, and an image model's prompt holds the instruction, "
                 "not the document's words (transformers' assisted generation also fails on some, e.g. Idefics3)"
             )
+        if mode == "ar-draft" and (self.reads_images or self.model.config.is_encoder_decoder):
+            return "a draft model proposes tokens from the prompt's tokens alone; pip-bench runs ar-draft for decoder-only text models"
         if mode == "pip" and getattr(self.model.config, "_attn_implementation", None) == "flash_attention_2":
             return "flash_attention_2 takes no custom 4D attention mask; load the model with sdpa or eager attention"
         if mode == "pip" and self.pip_answer() not in PIP_ANSWERS:
@@ -272,9 +281,9 @@ class Adapter(ABC):
     @torch.inference_mode()
     def ar(self, docs: Sequence[Document], max_new_tokens: int, decoding: Decoding = GREEDY, constraint: str = "none") -> list[ARResult]:
         """Greedy generation as ``decoding`` says; ``constraint`` (``benchmark.constrain``) may force the answer's
-        JSON skeleton. Prompt lookup runs one document at a time: transformers' assisted generation takes one
-        sequence a call."""
-        if decoding.lookup_tokens and len(docs) > 1:
+        JSON skeleton. Prompt lookup and a draft model run one document at a time: transformers' assisted
+        generation takes one sequence a call."""
+        if decoding.assisted and len(docs) > 1:
             return [result for doc in docs for result in self.ar([doc], max_new_tokens, decoding, constraint)]
         inputs, prompts = self.ar_inputs(docs)
         inputs = self._on_device(inputs)
@@ -287,9 +296,11 @@ class Adapter(ABC):
             extra["cache_implementation"] = decoding.cache_implementation
         if decoding.lookup_tokens:
             extra["prompt_lookup_num_tokens"] = decoding.lookup_tokens
-            if "answer_start" in self._forward_args:
-                # a copy-head model (benchmark.pointer) gets the prompt and the first proposals in one call: where the answer starts
-                extra["answer_start"] = torch.full((len(docs),), prompt_ids.shape[1], device=self.device)
+        if decoding.assistant is not None:
+            extra["assistant_model"] = decoding.assistant
+        if decoding.assisted and "answer_start" in self._forward_args:
+            # a copy-head model (benchmark.pointer) gets the prompt and the first proposals in one call: where the answer starts
+            extra["answer_start"] = torch.full((len(docs),), prompt_ids.shape[1], device=self.device)
         if constraint != "none":
             if not eos_ids:
                 raise BenchError(
@@ -299,8 +310,8 @@ class Adapter(ABC):
             extra["logits_processor"] = LogitsProcessorList(
                 [AnswerConstraint(self.tokenizer, [d.doc_type for d in docs], texts, sorted(eos_ids))]
             )
-        calls = [0]  # forward passes, which prompt lookup makes fewer than tokens (else one a token: not counted)
-        counting = self.model.register_forward_pre_hook(lambda *_: calls.__setitem__(0, calls[0] + 1)) if decoding.lookup_tokens else None
+        calls = [0]  # the model's forward passes, which assisted decoding makes fewer than tokens (else one a token: not counted)
+        counting = self.model.register_forward_pre_hook(lambda *_: calls.__setitem__(0, calls[0] + 1)) if decoding.assisted else None
         try:
             out = self.model.generate(  # the pad token exists: ensure_pip_tokens adds one where the tokenizer had none
                 **inputs,

@@ -56,7 +56,7 @@ class Row:
     throughput: float | None  # best docs/s over the measured batch sizes
     throughput_batch: int | None
     speedup: float | None  # fastest AR mode's p50 / PIP p50 from the same run; PIP rows only
-    speedup_vs: str | None  # that AR mode (ar, ar-lookup, ar-static)
+    speedup_vs: str | None  # that AR mode (ar, ar-lookup, ar-static, ar-draft)
     hardware: str
     harness: str
 
