@@ -110,6 +110,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         steps=args.steps,
         time_budget_s=parse_duration(args.time_budget) if args.time_budget else None,
         batch_size=args.batch_size,
+        grad_accum=args.grad_accum,
+        dtype=args.dtype,
         lr=args.lr if args.lr is not None else (5e-4 if args.init else 2e-3),
         max_len=args.max_len,
         seed=args.seed,
@@ -124,9 +126,22 @@ def _cmd_train(args: argparse.Namespace) -> int:
         heads=args.heads,
         intermediate_size=args.intermediate_size,
     )
+    if args.dry_run:
+        from benchmark.train_memory import describe, memory_plan
+
+        config.check()
+        print(describe(memory_plan(config), config, args.gradient_checkpointing))
+        return 0
     command = "pip-bench " + shlex.join(args.argv)
     out = train(
-        config, Path(args.out), device=args.device, eval_docs=args.eval_docs, command=command, eval_split=args.eval_split, merge=args.merge
+        config,
+        Path(args.out),
+        device=args.device,
+        eval_docs=args.eval_docs,
+        command=command,
+        eval_split=args.eval_split,
+        merge=args.merge,
+        gradient_checkpointing=args.gradient_checkpointing,
     )
     print(f"model: {out} (card: {out / 'README.md'})")
     return 0
@@ -151,10 +166,16 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output model directory (save_pretrained layout)")
     p.add_argument("--init", default=None, help="start from this model directory (e.g. the AR model for PIP)")
     stop = p.add_argument_group("when to stop (give at least one; the first reached ends the run)")
-    stop.add_argument("--steps", type=int, default=None, help="optimizer steps of --batch-size examples")
+    stop.add_argument("--steps", type=int, default=None, help="optimizer steps of --batch-size x --grad-accum examples")
     stop.add_argument("--time-budget", default=None, help="e.g. 60m, 1.5h, 900s")
     p.add_argument("--device", default="cpu", help="torch device: cpu (default), cuda, cuda:1, mps")
-    p.add_argument("--batch-size", type=int, default=16, help="examples a step (default 16)")
+    p.add_argument("--batch-size", type=int, default=16, help="examples a batch (default 16)")
+    p.add_argument(
+        "--grad-accum",
+        type=int,
+        default=1,
+        help="batches whose gradients make one optimizer step (default 1; effective batch = the product)",
+    )
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default 2e-3 from scratch, 5e-4 with --init)")
     p.add_argument("--max-len", type=int, default=1280, help="longest example in tokens; longer ones are skipped and counted")
     p.add_argument("--seed", type=int, default=0, help="initial weights and example order (default 0)")
@@ -180,6 +201,23 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         help='train LoRA adapters of this rank on every linear layer (peft: pip install -e ".[lora]"); saved as an adapter folder (default 0: every weight)',
     )
     p.add_argument("--merge", action="store_true", help="--lora: save the weights with the adapters merged in, not the adapter folder")
+    memory = p.add_argument_group("memory")
+    memory.add_argument(
+        "--dtype",
+        default="float32",
+        choices=["float32", "bfloat16", "float16"],
+        help="the weights' dtype (default float32); LoRA adapters stay float32; float16 needs --lora",
+    )
+    memory.add_argument(
+        "--gradient-checkpointing",
+        action="store_true",
+        help="recompute activations in the backward pass: less memory, one more forward pass a step",
+    )
+    memory.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the memory the run would hold (weights, gradients, AdamW) from the config alone, and stop",
+    )
     p.add_argument("--eval-docs", type=int, default=300, help="documents of --eval-split scored at the end (0: none)")
     p.add_argument("--eval-split", default="validation", help="the split that scores the result (default: validation)")
     size = p.add_argument_group("model architecture (new models only; --init keeps the initial model's)")

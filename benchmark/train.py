@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from benchmark.adapters.base import PIP_CONFIG_FILE
+from benchmark.adapters.base import DTYPES, PIP_CONFIG_FILE
 from benchmark.adapters.causal_lm import AR_SEPARATOR
 from benchmark.data import Document
 from benchmark.errors import BenchError, first_line
@@ -78,6 +78,8 @@ class TrainConfig:
     steps: int | None = None
     time_budget_s: float | None = None
     batch_size: int = 16
+    grad_accum: int = 1  # batches whose gradients add up to one optimizer step (the effective batch is their product)
+    dtype: str = "float32"  # the weights' dtype; LoRA adapters stay float32 (peft's choice), the loss is float32
     lr: float = 2e-3
     min_lr_ratio: float = 0.1
     warmup_steps: int = 50
@@ -116,6 +118,14 @@ class TrainConfig:
             raise BenchError(f"--pip-answer must be one of {', '.join(PIP_ANSWERS)}")
         if self.lora < 0:
             raise BenchError("--lora must be 0 (train every weight) or a positive rank")
+        if self.grad_accum < 1:
+            raise BenchError(f"--grad-accum must be at least 1 (got {self.grad_accum})")
+        if self.dtype not in DTYPES:
+            raise BenchError(f"--dtype must be one of {', '.join(DTYPES)} (got {self.dtype})")
+        if self.dtype == "float16" and not self.lora:
+            raise BenchError(
+                "--dtype float16 trains LoRA adapters only (--lora R): float16 weights updated in place underflow; use bfloat16"
+            )
         if self.pip_answer == "span" and (self.mode != "pip" or self.head != "pointer"):
             raise BenchError("--pip-answer span is for --mode pip with the pointer head (a span is read from the copy head)")
 
@@ -158,18 +168,31 @@ def new_model(config: TrainConfig, tokenizer: Any) -> Any:
     return model
 
 
-def load_start(config: TrainConfig) -> tuple[Any, Any, list[int]]:
+def load_start(config: TrainConfig, weights: bool = True) -> tuple[Any, Any, list[int]]:
     """(model, tokenizer, new token ids): ``--init`` weights, or a new model with the project's tokenizer.
+    ``weights=False`` builds the model on the meta device from its config alone (no weight is read or
+    allocated): what ``--dry-run`` counts.
 
     A model whose tokenizer has no ``[mask]`` (or no pad token) gets them the way ``pip-bench evaluate`` adds
     them (``benchmark.pip.ensure_pip_tokens``), so what is trained is what is evaluated; their embedding rows
     start at the mean of the others and are trained (with ``--lora`` too: ``new token ids``)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     source = config.init or str(DEFAULT_TOKENIZER)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(config.init, dtype=torch.float32) if config.init else new_model(config, tokenizer)
+        dtype = DTYPES[config.dtype]
+        if not weights:
+            with torch.device("meta"):
+                model = (
+                    AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(config.init), dtype=dtype)
+                    if config.init
+                    else new_model(config, tokenizer).to(dtype)
+                )
+        elif config.init:
+            model = AutoModelForCausalLM.from_pretrained(config.init, dtype=dtype)
+        else:
+            model = new_model(config, tokenizer).to(dtype)
     except (OSError, ValueError) as exc:
         raise BenchError(f"--init {source}: cannot load ({first_line(exc)})") from None
     if isinstance(model, PointerForCausalLM) != (config.head == "pointer"):
@@ -340,8 +363,9 @@ def shifted_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     ).last_hidden_state
     rows, cols = torch.nonzero(batch["labels"] != IGNORE_ID, as_tuple=True)
     if not isinstance(model, PointerForCausalLM):
-        return F.cross_entropy(model.lm_head(hidden[rows, cols - 1]), batch["labels"][rows, cols])
+        return F.cross_entropy(model.lm_head(hidden[rows, cols - 1]).float(), batch["labels"][rows, cols])
     logits, copy = model.logits_at(hidden, batch["input_ids"], batch["attention_mask"], rows, cols - 1, batch.get("answer_start"))
+    logits, copy = logits.float(), copy.float()  # bfloat16 weights: the loss and its log-probabilities stay float32
     loss = F.cross_entropy(logits, batch["labels"][rows, cols], reduction="none")
     if "span_sources" in batch:
         sources = batch["span_sources"]
@@ -385,9 +409,11 @@ def train(
     command: str = "pip-bench train",
     eval_split: str = "validation",
     merge: bool = False,
+    gradient_checkpointing: bool = False,
 ) -> Path:
     """Train, save a Hugging Face model directory with its card, and score it on ``eval_split``. A ``--lora`` run
-    saves its peft adapter folder, or with ``merge`` the weights with the adapters folded in."""
+    saves its peft adapter folder, or with ``merge`` the weights with the adapters folded in. Gradient
+    checkpointing is not part of the config: it changes the memory a step takes, not the weights it makes."""
     from benchmark.data import load_eval_set
 
     config.check()
@@ -416,6 +442,8 @@ def train(
     if config.mode == "pip" and isinstance(model, PointerForCausalLM):
         model.config.span_copy = config.pip_answer == "tokens"  # a span's two masks each point on their own
 
+    if gradient_checkpointing:  # activations recomputed in the backward pass instead of kept: less memory, more time
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if config.lora:  # [mask] is the one token PIP adds to a language: its embedding row is trained with the adapters
         mask_id = tokenizer.convert_tokens_to_ids(MASK)
         model = with_lora(model, config.lora, sorted({*new_ids, mask_id}) if config.mode == "pip" else new_ids)
@@ -442,21 +470,24 @@ def train(
     start, last_save = time.perf_counter() - elapsed, time.perf_counter()
     bar = tqdm(desc=f"train {config.mode}", unit="step", initial=step, total=config.steps)
     while _progress(config, step, elapsed) < 1.0:
-        name = "ar" if config.mode == "ar" or rng.random() < config.mix_ar else "pip"
-        if not epochs[name]:
-            epochs[name] = batches(streams[name], config.batch_size, rng)
-        attention = config.pip_attention if name == "pip" else None
-        batch = {k: v.to(device) for k, v in collate(epochs[name].pop(), tokenizer.pad_token_id, attention).items()}
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step, _progress(config, step, elapsed))
-        loss = shifted_loss(model, batch)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss = 0.0
+        for _ in range(config.grad_accum):  # each batch's mean loss, their gradients summed over grad_accum batches
+            name = "ar" if config.mode == "ar" or rng.random() < config.mix_ar else "pip"
+            if not epochs[name]:
+                epochs[name] = batches(streams[name], config.batch_size, rng)
+            attention = config.pip_attention if name == "pip" else None
+            batch = {k: v.to(device) for k, v in collate(epochs[name].pop(), tokenizer.pad_token_id, attention).items()}
+            part = shifted_loss(model, batch) / config.grad_accum
+            part.backward()
+            loss += part.item()
+            tokens += int(batch["input_ids"].numel())
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         step += 1
-        tokens += int(batch["input_ids"].numel())
-        losses.append(round(loss.item(), 4))
+        losses.append(round(loss, 4))
         elapsed = time.perf_counter() - start
         bar.update(1)
         bar.set_postfix(loss=f"{sum(losses[-20:]) / len(losses[-20:]):.3f}", tok_s=f"{tokens / elapsed:.0f}", min=f"{elapsed / 60:.1f}")
@@ -520,8 +551,9 @@ def _mean_tail(losses: list[float], n: int = 50) -> float | None:
 
 
 def _save_model(model: Any, tokenizer: Any, config: TrainConfig, budgets: dict[str, dict[str, int]] | None, out: Path) -> None:
-    """A plain Hugging Face directory, weights stored in float16 (half the size; evaluated in float32); or, for a
-    peft model, its adapter folder: the adapters, the tokenizer, and the PIP settings its base config lacks."""
+    """A plain Hugging Face directory, float32 weights stored in float16 (half the size; evaluated in float32)
+    and bfloat16 ones as they are (their range overflows float16); or, for a peft model, its adapter folder: the
+    adapters, the tokenizer, and the PIP settings its base config lacks."""
     model.eval()
     pip = {"pip_budgets": budgets, "pip_attention": config.pip_attention, "pip_answer": config.pip_answer} if config.mode == "pip" else {}
     if hasattr(model, "peft_config"):
@@ -533,7 +565,7 @@ def _save_model(model: Any, tokenizer: Any, config: TrainConfig, budgets: dict[s
         setattr(model.config, key, value)
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.to("cpu", torch.float16).save_pretrained(out)
+    model.to("cpu", torch.float16 if config.dtype == "float32" else DTYPES[config.dtype]).save_pretrained(out)
     model.to(torch.float32)
     tokenizer.save_pretrained(out)
 

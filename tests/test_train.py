@@ -319,6 +319,9 @@ def test_parse_duration():
         (["--steps", "2", "--train-docs", "0"], "--train-docs must be at least 1"),
         (["--steps", "2", "--lora", "-1"], "--lora must be 0 (train every weight) or a positive rank"),
         (["--steps", "2", "--merge"], "--merge is for --lora"),
+        (["--steps", "2", "--grad-accum", "0"], "--grad-accum must be at least 1"),
+        (["--steps", "2", "--dtype", "float16"], "--dtype float16 trains LoRA adapters only"),
+        (["--steps", "2", "--dtype", "float16", "--dry-run"], "--dtype float16 trains LoRA adapters only"),
         (["--steps", "2", "--eval-split", "dev"], 'Unknown split "dev"'),
     ],
 )
@@ -373,3 +376,54 @@ def test_span_targets_follow_the_words_a_value_was_read_as(tokenizer):
         k = order.index(key)
         (first,), (last,) = example.sources[masks[2 * k]], example.sources[masks[2 * k + 1]]
         assert text[offsets[first][0] : offsets[last][1]].strip() == printed
+
+
+def test_gradient_checkpointing_and_accumulation_change_memory_not_the_recipe(dataset, tmp_path, monkeypatch):
+    """Checkpointing recomputes the same activations: the same weights up to float rounding. Accumulation makes
+    one optimizer step of ``grad_accum`` batches, each one ``batch_size`` examples."""
+    plain = train(_config(dataset, steps=3), tmp_path / "plain", eval_docs=0)
+    recomputed = train(_config(dataset, steps=3), tmp_path / "recomputed", eval_docs=0, gradient_checkpointing=True)
+    a, b = load_file(plain / "model.safetensors"), load_file(recomputed / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
+
+    sizes: list[int] = []
+    real = train_module.shifted_loss
+
+    def counted(model, batch):
+        sizes.append(len(batch["input_ids"]))
+        return real(model, batch)
+
+    monkeypatch.setattr(train_module, "shifted_loss", counted)
+    accumulated = train(_config(dataset, steps=3, grad_accum=2), tmp_path / "accumulated", eval_docs=0)
+    assert sizes == [TINY["batch_size"]] * 6
+    c = load_file(accumulated / "model.safetensors")
+    assert any(not torch.equal(a[k], c[k]) for k in a)
+
+
+def test_bfloat16_training_saves_bfloat16_weights_that_evaluate(dataset, tmp_path):
+    out = train(_config(dataset, steps=3, dtype="bfloat16"), tmp_path / "bf16", eval_docs=2)
+    weights = load_file(out / "model.safetensors")
+    assert {t.dtype for t in weights.values() if t.is_floating_point()} == {torch.bfloat16}  # float16 would overflow
+    card = (out / "README.md").read_text()
+    assert '"dtype": "bfloat16"' in card and "AR mode, 2 documents" in card
+
+
+def test_dry_run_counts_what_the_run_would_hold_without_reading_weights(dataset, ar_model, tmp_path, capsys):
+    pytest.importorskip("peft")
+    from benchmark.train import load_start, with_lora
+    from benchmark.train_memory import memory_plan
+
+    config = _config(dataset, mode="pip", init=str(ar_model), lora=4, dtype="bfloat16")
+    model, _, new_ids = load_start(config)
+    real = with_lora(model, 4, sorted({*new_ids, model.config.mask_token_id}))
+    trained = [p for p in real.parameters() if p.requires_grad]
+    plan = memory_plan(config)
+    assert plan.parameters == sum(p.numel() for p in real.parameters())
+    assert plan.trained_parameters == sum(p.numel() for p in trained) < plan.parameters / 2
+    assert plan.gradient_bytes == 4 * plan.trained_parameters  # LoRA adapters stay float32 on bfloat16 weights
+    assert plan.optimizer_bytes == 2 * plan.gradient_bytes
+
+    args = ["train", "--mode", "pip", "--dataset", str(dataset), "--init", str(ar_model), "--out", str(tmp_path / "never"), "--steps", "1"]
+    assert main([*args, "--lora", "4", "--dtype", "bfloat16", "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert f"{plan.parameters:,}" in printed and "AdamW moments" in printed and not (tmp_path / "never").exists()
