@@ -27,6 +27,13 @@ above the shop's name (an owner's or a cashier's: SROIE's receipts often start w
 ``till_codes``, the terminal, till, shift and receipt codes printed on the date's line ("#03",
 "S02 T4 R00041377", "POS03 00017625").
 
+``shop_phone`` is the number under the address (Malaysian landline and mobile shapes for ``en_MS``, whose
+Faker numbers are US ones). ``tax_id`` is the seller's tax number as receipts print it near the address: a label and a number drawn digit by
+digit from the country's shape, so no two receipts share one ("GST ID No : 000306012345" or "(GST REG NO:
+001234567890)" or "SST No: W10-1808-32000123" for ``en_MS``, "USt-IdNr.: DE123456789", "N° TVA : FR12345678901",
+...). Why not a list of fixed lines: a model shown the same few lines learns to stop a value before those lines,
+not before a tax number.
+
 ``tax_rate`` is the VAT/GST/sales-tax rate a document of the locale's country charges (standard or reduced, as
 data in ``_TAX_RATES``), so that a template's one generator never prints a German 21 % or a French 7 %.
 """
@@ -121,6 +128,23 @@ _REGISTRY_CITIES = {
 }
 _REGISTRY_DEFAULT = ("Reg. No. %#######",)
 
+# Tax numbers (VAT, GST, SST) as labels and digit patterns; a label and a pattern are drawn independently.
+_TAX_IDS = {
+    "DE": (("USt-IdNr.:", "USt-ID:", "USt-IdNr", "UST-ID-NR"), ("DE%########", "DE %## ### ###")),
+    "AT": (("UID:", "UID-Nr.:", "USt-IdNr.:"), ("ATU%#######",)),
+    "FR": (("N° TVA :", "TVA intracom.", "N° TVA", "TVA :"), ("FR%# %########", "FR %# %## ### ###", "FR%##########")),
+    "ES": (("NIF:", "NIF-IVA:", "CIF/NIF", "N.I.F."), ("B%#######", "ESB%#######", "A-%#######", "B-%#######")),
+    "NL": (("BTW-nr.:", "BTW", "BTW-id", "BTW nummer:"), ("NL%########B0#", "NL%###.##.###.B0#")),
+    "IT": (("P.IVA", "P. IVA", "Partita IVA", "C.F. e P.IVA"), ("0##########", "IT0##########")),
+    "GB": (("VAT No.", "VAT Reg. No.", "VAT Registration No:", "VAT No:"), ("GB %## #### ##", "%## #### ##")),
+    "US": (("Sales Tax ID", "Tax ID:", "Seller's Permit #"), ("%##-#######", "%########")),
+}  # fmt: skip
+_TAX_IDS_DEFAULT = (("Tax ID:",), ("%########",))
+# Malaysia: GST (2015-2018) numbers are 12 digits, SST ones (from 2018) a station code, a date and a serial
+_MS_GST_LABELS = ("GST ID", "GST ID NO", "GST ID No", "GST REG NO", "GST Reg No", "GST NO", "GST No", "GST REG. NO", "GST ID NO.")
+_MS_SST_LABELS = ("SST ID", "SST NO", "SST No", "SST REG NO", "SST Reg. No.", "SST ID NO")
+_MS_TAX_SEPARATORS = (": ", " : ", " :", ":", " ")
+
 
 # Tax rates a document of each country prints, with weights (the standard rate most often): per-locale data, so a
 # German receipt never charges 21 % nor a French one 7 %. Rates in force on the goods such documents list.
@@ -157,6 +181,14 @@ class ShopProvider(BaseProvider):
 
     def person_name(self) -> str:
         return self.generator.name()
+
+    def shop_phone(self) -> str:
+        """The phone number a shop prints (Faker's ``phone_number`` by default)."""
+        return self.generator.phone_number()
+
+    def tax_id(self) -> str:
+        labels, patterns = _TAX_IDS.get(self._country(), _TAX_IDS_DEFAULT)
+        return f"{self.random_element(labels)} {self.bothify(self.random_element(patterns), letters='ABCDEFGHJKLMNPQRSTUVWXYZ')}"
 
     def tax_rate(self) -> Decimal:
         """A tax rate the document's country charges (``_TAX_RATES``), as an exact Decimal for the template's sums."""
@@ -247,6 +279,25 @@ class MalaysianShopProvider(ShopProvider):
         if self.random_int(0, 1):
             unit = f"{unit}, {self.random_element(_MS_BUILDINGS)} {self.random_element(_MS_MALAY_WORDS)}"
         return unit
+
+    def shop_phone(self) -> str:
+        """A Malaysian landline (area code 03-09, 7 or 8 digits) or mobile (01X), spaced or not; Faker's ``en_MS``
+        ``phone_number`` gives US numbers."""
+        area = self.random_element(("03", "03", "03", "04", "05", "06", "07", "09", "012", "016", "019"))
+        digits = self.numerify("%#######" if area == "03" else "%######")
+        number = self.random_element((digits, f"{digits[:-4]} {digits[-4:]}", f"{digits[:-4]}-{digits[-4:]}"))
+        return self.random_element((f"{area}-{number}", f"{area}-{number}", f"{area} {number}", f"6{area}-{number}"))
+
+    def tax_id(self) -> str:
+        """A GST number (mostly: the SROIE years) or an SST one, labelled, sometimes in brackets."""
+        if self.random_int(0, 3):
+            label, number = self.random_element(_MS_GST_LABELS), self.numerify(f"00{self.random_int(0, 2)}#########")
+        else:
+            station = self.random_element("BJWCKMNP") + self.numerify("%#")
+            month = f"{self.random_int(18, 19)}{self.random_int(1, 12):02d}"  # registered from September 2018
+            label, number = self.random_element(_MS_SST_LABELS), f"{station}-{month}-{self.numerify('3#######')}"
+        text = f"{label}{self.random_element(_MS_TAX_SEPARATORS)}{number}"
+        return f"({text})" if self.random_int(0, 2) == 0 else text
 
     def company_reg_no(self) -> str:
         """A Malaysian registration number: company (old "123456-X", new 12 digits) or business (ROB)."""

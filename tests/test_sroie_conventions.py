@@ -286,3 +286,15 @@ def test_ladder_read_as_an_amount_column_lists_labels_then_amounts():
         labels = [ln for ln, text in texts.items() if ln < subtotal_line and re.search(r"(?i)total|nett|payable", text)]
         assert labels and max(labels) < subtotal_line < total_line, seed  # every label first, then the amounts
     assert 5 < columns < 40  # a minority shape
+
+
+def test_tax_numbers_are_drawn_not_picked_from_a_few_fixed_lines():
+    """A model shown the same few tax lines learns to stop before those lines, not before a tax number."""
+    ids = _draws("en_MS", "tax_id", 500)
+    shape = re.compile(r"\(?(GST|SST)[A-Za-z .]*[: ]+(\d{12}|[A-Z]\d{2}-(18|19)(0[1-9]|1[0-2])-3\d{7})\)?")
+    assert all(shape.fullmatch(i) for i in ids), [i for i in ids if not shape.fullmatch(i)][:3]
+    assert len(set(ids)) == len(ids) and any(i.startswith("(") for i in ids) and any("SST" in i for i in ids)
+    for locale, prefix in [("de_DE", "USt|UST"), ("fr_FR", "N° TVA|TVA"), ("it_IT", "P\\.? ?IVA|Partita|C\\.F\\."), ("nl_NL", "BTW")]:
+        assert all(re.match(prefix, i) and len(re.findall(r"\d", i)) >= 8 for i in _draws(locale, "tax_id", 50)), locale
+    phones = _draws("en_MS", "shop_phone", 200)
+    assert all(re.fullmatch(r"6?0\d{1,2}[- ][\d -]{7,10}", p) for p in phones), phones[:5]
