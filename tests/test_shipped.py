@@ -13,13 +13,13 @@ from benchmark.shipped import SHIPPED, resolve_model, shipped_names
 from datagen.build import build
 from datagen.build_plan import BuildConfig
 
-# Measured on this fixture's 45 documents (datagen 0.10.0, seed 2026; receipts with OCR noise): ar-ref 0.902 (0.896 before its retraining on 0.10.0 data),
-# pip-ref 0.933, pip-ref-tokens 0.864 (on datagen 0.9.0's: ar-ref 0.909, the previous pip-ref 0.941, pip-ref-tokens
-# 0.871; 0.10.0 changed the Malaysian receipts' addresses and ladder labels). The floors sit 0.05 under them, so
+# Measured on this fixture's 45 documents (datagen 0.12.0, seed 2026; receipts with OCR noise): ar-ref 0.914, pip-ref
+# 0.937, pip-ref-tokens 0.865 (the models before their 0.12.0 retraining: ar-ref 0.909, pip-ref 0.939; 0.12.0 draws tax
+# numbers and phones per receipt; on datagen 0.10.0's fixture: ar-ref 0.902, pip-ref 0.933). The floors sit 0.05 under them, so
 # a regression of more than five points fails (a wider margin let a 30-point one pass); a generator change that moves
 # these documents means measuring again and saying why.
 FLOOR_F1 = {
-    "ar-ref": ("ar", 0.85),
+    "ar-ref": ("ar", 0.86),
     "pip-ref": ("pip", 0.88),
     "pip-ref-tokens": ("pip", 0.81),
 }
