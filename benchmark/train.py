@@ -21,6 +21,7 @@ interrupted run resumes where it stopped when the same command is run again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -182,17 +183,13 @@ def load_start(config: TrainConfig, weights: bool = True) -> tuple[Any, Any, lis
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         dtype = DTYPES[config.dtype]
-        if not weights:
-            with torch.device("meta"):
-                model = (
-                    AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(config.init), dtype=dtype)
-                    if config.init
-                    else new_model(config, tokenizer).to(dtype)
-                )
-        elif config.init:
-            model = AutoModelForCausalLM.from_pretrained(config.init, dtype=dtype)
-        else:
-            model = new_model(config, tokenizer).to(dtype)
+        with contextlib.nullcontext() if weights else torch.device("meta"):
+            if not config.init:
+                model = new_model(config, tokenizer).to(dtype)
+            elif weights:
+                model = AutoModelForCausalLM.from_pretrained(config.init, dtype=dtype)
+            else:
+                model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(config.init), dtype=dtype)
     except (OSError, ValueError) as exc:
         raise BenchError(f"--init {source}: cannot load ({first_line(exc)})") from None
     if isinstance(model, PointerForCausalLM) != (config.head == "pointer"):
@@ -208,6 +205,15 @@ def load_start(config: TrainConfig, weights: bool = True) -> tuple[Any, Any, lis
             file=sys.stderr,
         )
     return model, tokenizer, new_ids
+
+
+def adapted(model: Any, tokenizer: Any, new_ids: list[int], config: TrainConfig) -> Any:
+    """``model`` with the run's LoRA adapters, or as it is without ``--lora``. [mask] is the one token PIP adds to a
+    language: in PIP mode its embedding row is trained with the adapters."""
+    if not config.lora:
+        return model
+    mask_id = tokenizer.convert_tokens_to_ids(MASK)
+    return with_lora(model, config.lora, sorted({*new_ids, mask_id}) if config.mode == "pip" else new_ids)
 
 
 def with_lora(model: Any, rank: int, new_ids: list[int]) -> Any:
@@ -444,9 +450,7 @@ def train(
 
     if gradient_checkpointing:  # activations recomputed in the backward pass instead of kept: less memory, more time
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    if config.lora:  # [mask] is the one token PIP adds to a language: its embedding row is trained with the adapters
-        mask_id = tokenizer.convert_tokens_to_ids(MASK)
-        model = with_lora(model, config.lora, sorted({*new_ids, mask_id}) if config.mode == "pip" else new_ids)
+    model = adapted(model, tokenizer, new_ids, config)
     model.to(device).train()
     trainable = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in trainable if p.dim() >= 2]

@@ -16,8 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from benchmark.train import TrainConfig, load_start, with_lora
-from datagen.prompts import MASK
+from benchmark.train import TrainConfig, adapted, load_start
 
 GIB = 1024**3
 
@@ -37,10 +36,7 @@ class MemoryPlan:
 
 def memory_plan(config: TrainConfig) -> MemoryPlan:
     """The memory a run of ``config`` holds apart from activations, from a meta-device twin of its model."""
-    model, tokenizer, new_ids = load_start(config, weights=False)
-    if config.lora:
-        mask_id = tokenizer.convert_tokens_to_ids(MASK)
-        model = with_lora(model, config.lora, sorted({*new_ids, mask_id}) if config.mode == "pip" else new_ids)
+    model = adapted(*load_start(config, weights=False), config)
     trained = [p for p in model.parameters() if p.requires_grad]
     gradients = sum(_nbytes(p) for p in trained)
     return MemoryPlan(
