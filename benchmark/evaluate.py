@@ -216,7 +216,16 @@ class PredictionCache:
             os.fsync(fh.fileno())
 
 
-def ar_decoding(mode: str, config: EvalConfig, adapter: Adapter, draft: Adapter | None = None) -> tuple[Decoding, str]:
+@dataclass(frozen=True)
+class Draft:
+    """The ar-draft mode's draft model and how results name it. Why keep the info: naming a local model hashes
+    its files, which is done once, not once per use."""
+
+    model: Any
+    info: dict[str, Any]
+
+
+def ar_decoding(mode: str, config: EvalConfig, adapter: Adapter, draft: Draft | None = None) -> tuple[Decoding, str]:
     """The ``Decoding`` an AR mode runs, and what the results should say about it (empty: nothing to add).
 
     The decode step is compiled only on CUDA, where transformers itself compiles it with a static cache:
@@ -232,8 +241,10 @@ def ar_decoding(mode: str, config: EvalConfig, adapter: Adapter, draft: Adapter 
     if mode == "ar-draft":
         if draft is None:
             raise BenchError("ar-draft needs a draft model (--draft-model)")
-        info = draft.info()
-        note = f"assisted decoding: {info['id']} ({info['num_parameters']:,} parameters) drafts, the model checks; one document at a time"
+        note = (
+            f"assisted decoding: {draft.info['id']} ({draft.info['num_parameters']:,} parameters) drafts, the model checks; "
+            "one document at a time"
+        )
         return Decoding(assistant=draft.model), note
     cache = "static" if mode == "ar-static" else config.cache_implementation
     if cache != "static":
@@ -251,9 +262,9 @@ class ARRunner:
     """Answers batches of documents in one AR mode and keeps what ran: a decode step that torch.compile
     fails on runs eager from then on, and the results say so instead of naming a mode that did not run."""
 
-    def __init__(self, adapter: Adapter, mode: str, config: EvalConfig, draft: Adapter | None = None):
+    def __init__(self, adapter: Adapter, mode: str, config: EvalConfig, draft: Draft | None = None):
         self.adapter, self.mode, self.config = adapter, mode, config
-        self.draft = draft.info() if draft is not None and mode == "ar-draft" else None
+        self.draft = draft.info if draft is not None and mode == "ar-draft" else None
         self.decoding, self.note = ar_decoding(mode, config, adapter, draft)
 
     def __call__(self, docs: Sequence[Document]) -> list[Prediction]:
@@ -295,7 +306,7 @@ class ARRunner:
 
 
 def _runner(
-    adapter: Adapter, mode: str, config: EvalConfig, budgets: dict[str, dict[str, int]], draft: Adapter | None = None
+    adapter: Adapter, mode: str, config: EvalConfig, budgets: dict[str, dict[str, int]], draft: Draft | None = None
 ) -> Callable[[Sequence[Document]], list[Prediction]]:
     """The function that answers a batch of documents in ``mode``."""
     if mode in AR_MODES:
@@ -469,7 +480,7 @@ def _speedup(modes: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _draft(adapter: Adapter, spec: ModelSpec, config: EvalConfig) -> Adapter | None:
+def _draft(adapter: Adapter, spec: ModelSpec, config: EvalConfig) -> Draft | None:
     """The ar-draft mode's draft model, loaded on the model's device and dtype; it must read the model's tokens."""
     if not config.draft_model:
         return None
@@ -482,7 +493,7 @@ def _draft(adapter: Adapter, spec: ModelSpec, config: EvalConfig) -> Adapter | N
         raise BenchError(
             f"--draft-model {config.draft_model}: its tokenizer differs from {spec.id}'s; assisted decoding needs the same vocabulary"
         )
-    return draft
+    return Draft(draft.model, draft.info())
 
 
 def evaluate(
@@ -597,7 +608,7 @@ def evaluate(
         # the draft model named as the results name models: without the machine's paths
         "config": {
             **asdict(config),
-            "draft_model": draft and draft.info()["id"],
+            "draft_model": draft and draft.info["id"],
             "pip_budgets": budgets if "pip" in config.modes else None,
         },
         "modes": modes,
