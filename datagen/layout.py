@@ -20,6 +20,7 @@ from datagen.fonts import Font, get_font
 from datagen.limits import MAX_ROLL_MM
 from datagen.sample import Document, apply_case
 from datagen.template import (
+    BARE_MONEY,
     MM,
     BarcodeBlock,
     BoxBlock,
@@ -278,7 +279,8 @@ class _Engine:
         lfont = self.font(self.chance(b.bold_label))
         vfont = self.font(self.chance(b.bold_value))
         arrange = self.rng.choice(b.arrange)
-        label = self.label(b.label, b.source) + self.rng.choice(b.sep)
+        seps = b.sep + b.sep_currency if self.st.money in BARE_MONEY else b.sep
+        label = self.label(b.label, b.source) + self.rng.choice(seps)
         value = self.source_run(b, vfont, size)
         if value is None:
             return y

@@ -87,6 +87,7 @@ Align = Literal["left", "center", "right"]
 Case = Literal["as_is", "upper", "title"]
 ValueFormat = Literal["money", "percent", "number", "int", "date", "time", "text"]
 MoneyStyle = Literal["plain", "symbol", "code", "nogroup"]
+BARE_MONEY = ("plain", "nogroup")  # the money styles that print an amount without its currency
 # Label variants: a list, or a mapping from language ("en", "de", ...) to a list; "en" is the fallback.
 Labels = Annotated[list[str] | dict[str, list[str]], AfterValidator(_check_labels)]
 
@@ -255,6 +256,9 @@ class PairBlock(BlockBase):
     label: Labels | None = None  # defaults to the field's (or var's) labels
     arrange: Alternatives[Literal["inline", "split", "stacked"]] = ["inline"]
     sep: Alternatives[str] = [":"]
+    # more separators that name the currency (" RM", " (RM)"), drawn among ``sep`` only where the money
+    # style prints amounts bare (``plain``, ``nogroup``): a label never repeats what "RM45.25" shows
+    sep_currency: list[str] = []
     bold_label: float = Field(0.0, ge=0.0, le=1.0)
     bold_value: float = Field(0.0, ge=0.0, le=1.0)
     scale: Scale = (1.0, 1.0)
