@@ -1,3 +1,3 @@
 """Template-driven synthetic documents with exact ground truth for key-information extraction."""
 
-__version__ = "0.13.0"
+__version__ = "0.14.0"

@@ -124,10 +124,10 @@ class _Engine:
         return p >= 1.0 or (p > 0.0 and self.rng.random() < p)
 
     def label(self, labels: Labels | None, key: str) -> str:
-        """A field's (or var's) label: the block's variants, else the generator's, else the key in words."""
-        gen = self.doc.template.fields.get(key) or self.doc.template.vars.get(key)
-        default = gen.labels if gen is not None else None
-        return self.literal(labels if labels is not None else default, key.replace("_", " ").capitalize())
+        """A field's (or var's) label: the block's variants, else the template's or the label catalogue's
+        (``Template.labels_for``), else the key in words."""
+        default = labels if labels is not None else self.doc.template.labels_for(key, self.doc.lang)
+        return self.literal(default, key.replace("_", " ").capitalize())
 
     def literal(self, labels: Labels | None, fallback: str = "") -> str:
         """One printed variant in the document's language and label case."""

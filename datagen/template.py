@@ -4,7 +4,9 @@ A template declares the doc type, page geometry, styling ranges, value generator
 keys (Faker providers, choices, ranges, or safe expressions), line items, augmentation
 probabilities and a tree of layout blocks. ``load_template`` checks the structure with pydantic and
 then the meaning (unknown keys, providers, names in expressions, cycles, blocks that reference
-undeclared fields); glyph coverage needs sampled documents and lives in ``datagen.validate``.
+undeclared fields, labels missing for a locale's language); glyph coverage needs sampled documents and
+lives in ``datagen.validate``. Translated labels live once, in the label catalogue (``templates/labels/``,
+one file per language); a template lists only the labels that are its own.
 Every error names the file, the path inside it and the YAML line. Every size, count and depth is bounded
 (``datagen.limits``), so a template that loads renders in bounded time and memory.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import graphlib
 import math
 import re
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn, TypeVar
@@ -22,7 +25,18 @@ import yaml
 from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
 from faker.config import AVAILABLE_LOCALES
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from datagen.doctypes import DOC_TYPES, LINE_ITEM_COLUMNS, DocType
 from datagen.errors import TemplateError
@@ -52,6 +66,7 @@ from datagen.printing import default_currency, formatter
 from datagen.providers import new_faker
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+LABEL_DIR = TEMPLATE_DIR / "labels"  # the label catalogue: <lang>.yaml, label key -> variants
 MM = 72 / 25.4  # points per millimetre
 PAGE_SIZES_PT = {"a4": (595.28, 841.89), "letter": (612.0, 792.0)}
 
@@ -76,6 +91,10 @@ def _check_times(value: tuple[str, str]) -> tuple[str, str]:
     return value
 
 
+# a label catalogue key: a field's or var's name, or a label_key
+LABEL_KEY = r"^[a-z][a-z0-9_]*$"
+
+
 def _check_labels(value: list[str] | dict[str, list[str]]) -> list[str] | dict[str, list[str]]:
     if not value or any(not variants for variants in (value.values() if isinstance(value, dict) else [value])):
         raise ValueError("label variants must not be empty (one is drawn per document)")
@@ -88,7 +107,8 @@ Case = Literal["as_is", "upper", "title"]
 ValueFormat = Literal["money", "percent", "number", "int", "date", "time", "text"]
 MoneyStyle = Literal["plain", "symbol", "code", "nogroup"]
 BARE_MONEY = ("plain", "nogroup")  # the money styles that print an amount without its currency
-# Label variants: a list, or a mapping from language ("en", "de", ...) to a list; "en" is the fallback.
+# Label variants: a list (every language), or a mapping from language ("en", "de", ...) to a list. A field's or
+# var's languages it does not list come from the label catalogue (Template.labels_for); a block's fall back to "en".
 Labels = Annotated[list[str] | dict[str, list[str]], AfterValidator(_check_labels)]
 
 
@@ -122,6 +142,9 @@ class Gen(Strict):
     case: Alternatives[Case] = ["as_is"]
     absent: float = Field(0.0, ge=0.0, le=1.0)  # probability that the value is not printed
     labels: Labels | None = None  # default label variants for pair/input blocks
+    # the label catalogue's key for the languages ``labels`` does not list (default: the field's or var's
+    # name), where the name differs from the label's meaning: a receipt's ``tax`` is "incl. VAT"
+    label_key: Annotated[str, StringConstraints(pattern=LABEL_KEY)] | None = None
 
     __hash__ = object.__hash__  # identity: generators key per-generator memos (Faker pools)
 
@@ -400,6 +423,23 @@ class Template(Strict):
         """A TemplateError at ``loc`` (a path such as ``("fields", "total")``) with the file and YAML line."""
         return TemplateError(self.source or self.id, _format_loc(loc, self._root), message, _line_of(self._root, loc))
 
+    def labels_for(self, key: str, lang: str) -> list[str] | None:
+        """The default label variants of field or var ``key`` in ``lang`` (``_resolve_labels``); None for an unknown key."""
+        gen = self.fields.get(key) or self.vars.get(key)
+        return None if gen is None else _resolve_labels(gen, key, lang)
+
+
+def _resolve_labels(gen: Gen, key: str, lang: str) -> list[str] | None:
+    """A template's own list wins (its wording: a receipt's ladder of totals, SROIE's English); a language it
+    does not list comes from the label catalogue, so a translation is written once for every template. None
+    where neither has one: loading refuses that where a block prints the label (``_Checker._check_label_languages``);
+    a field labelled nowhere is printed as its key in words."""
+    if isinstance(gen.labels, list):
+        return gen.labels
+    if gen.labels is not None and lang in gen.labels:
+        return gen.labels[lang]
+    return label_catalogue().get(lang, {}).get(gen.label_key or key)
+
 
 # --------------------------------------------------------------------------- loading
 
@@ -510,6 +550,13 @@ def _parse_yaml(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
             loader.dispose()
 
 
+def _located(exc: ValidationError, shown: str, root: yaml.Node | None) -> TemplateError:
+    """Pydantic's first error as one located line: the file, the path in it and the YAML line."""
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    return TemplateError(shown, _format_loc(loc, root), err["msg"].removeprefix("Value error, "), _line_of(root, loc))
+
+
 def load_template(path: str | Path) -> Template:
     """Read, parse and fully check one template file (structure and meaning)."""
     path = Path(path)
@@ -520,10 +567,7 @@ def load_template(path: str | Path) -> Template:
     try:
         template = Template.model_validate({**data, "source": shown})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        raise TemplateError(shown, _format_loc(loc, root), msg, _line_of(root, loc)) from None
+        raise _located(exc, shown, root) from None
     template._root = root
     _Checker(template).run()
     return template
@@ -538,12 +582,64 @@ def template_path(template_id_or_path: str) -> Path:
 
 
 def list_templates(directory: Path = TEMPLATE_DIR) -> list[Path]:
-    return sorted(directory.glob("*/*.yaml"))
+    """Every template file: ``<doc_type>/<name>.yaml``, not the label catalogue's ``labels/<lang>.yaml``."""
+    return sorted(p for p in directory.glob("*/*.yaml") if p.parent.name != LABEL_DIR.name)
 
 
 @cache
 def load_template_cached(template_id_or_path: str) -> Template:
     return load_template(template_path(template_id_or_path))
+
+
+# --------------------------------------------------------------------------- the label catalogue
+
+
+def _distinct(variants: list[str]) -> list[str]:
+    """A variant listed twice would be drawn twice as often: a catalogue list is a set of wordings."""
+    twice = next((v for i, v in enumerate(variants) if v in variants[:i]), None)
+    if twice is not None:
+        raise ValueError(f"variant {twice!r} is listed twice")
+    return variants
+
+
+# one catalogue file: label key -> its variants in the file's language (non-empty, each with a visible character)
+_LABEL_FILE = TypeAdapter(
+    dict[
+        Annotated[str, StringConstraints(pattern=LABEL_KEY)],
+        Annotated[Alternatives[Annotated[str, StringConstraints(pattern=r"\S")]], AfterValidator(_distinct)],
+    ]
+)
+
+
+@cache
+def _faker_languages() -> frozenset[str]:
+    """The languages documents are drawn in: a document's language is its Faker locale's prefix (de_DE -> de)."""
+    return frozenset(locale.split("_")[0] for locale in AVAILABLE_LOCALES)
+
+
+def _load_label_file(path: Path) -> dict[str, list[str]]:
+    """One ``<lang>.yaml``, read like a template (bounded, no aliases) and checked, errors located."""
+    shown = str(path)
+    if path.stem not in _faker_languages():
+        raise TemplateError(shown, "", f"{path.stem!r} is not the language of any Faker locale: name the file after one (de.yaml)", None)
+    root, data = _parse_yaml(_read_text(path, shown), shown)
+    if not isinstance(data, dict):
+        raise TemplateError(shown, "", "a label catalogue file must be a YAML mapping from label key to variants", 1)
+    try:
+        return _LABEL_FILE.validate_python(data)
+    except ValidationError as exc:
+        raise _located(exc, shown, root) from None
+
+
+def load_label_catalogue(directory: Path = LABEL_DIR) -> dict[str, dict[str, list[str]]]:
+    """Language -> label key -> variants, from every ``<lang>.yaml`` in ``directory``."""
+    return {path.stem: _load_label_file(path) for path in sorted(directory.glob("*.yaml"))}
+
+
+@cache
+def label_catalogue() -> dict[str, dict[str, list[str]]]:
+    """The shipped catalogue, read once per process (every template's check and every label use it)."""
+    return load_label_catalogue(LABEL_DIR)
 
 
 # --------------------------------------------------------------------------- meaning
@@ -622,6 +718,7 @@ class _Checker:
                     self.fail(("items", "columns", col), f"unknown line-item column {col!r} (columns: {', '.join(LINE_ITEM_COLUMNS)})")
         self._check_generators()
         self._check_blocks(t.blocks, ("blocks",))
+        self._check_label_languages()
         self._check_augment()
 
     def _check_locale(self, index: int, locale: str) -> None:
@@ -692,6 +789,34 @@ class _Checker:
                 loc = (*where, first) if first in (t.fields if where == ("fields",) else item_cols) else ("vars", first)
                 self.fail(loc, f"cyclic dependency: {' -> '.join(cycle)}")
 
+    def _check_label_languages(self) -> None:
+        """Every block that prints a field's (or var's) default label finds variants in the language of each locale
+        it is laid out in, the template's own or the catalogue's: a document never borrows another language's
+        label, and a missing translation is found here, not in a build. A field labelled nowhere (no labels of
+        its own, no catalogue entry) is printed as its name in words, as a draft template is."""
+        known = {key for entries in label_catalogue().values() for key in entries}
+        for section, gens in (("vars", self.t.vars), ("fields", self.t.fields)):
+            for name, gen in gens.items():
+                if gen.label_key is not None and gen.label_key not in known:
+                    self.fail(
+                        (section, name, "label_key"),
+                        f"label_key {gen.label_key!r} is in no file of the label catalogue ({LABEL_DIR.name}/)",
+                    )
+        for name, where, locales in _default_labels(self.t.blocks, ("blocks",), self.t.locales):
+            section, gen = ("fields", self.t.fields[name]) if name in self.t.fields else ("vars", self.t.vars[name])
+            key = gen.label_key or name
+            if gen.labels is None and key not in known:
+                continue
+            for locale in locales:
+                lang = locale.split("_")[0]
+                if _resolve_labels(gen, name, lang) is None:
+                    listed = ", ".join(gen.labels) if isinstance(gen.labels, dict) else "none"
+                    self.fail(
+                        (section, name, "labels") if gen.labels is not None else (section, name),
+                        f"no {lang!r} label for locale {locale}, in which {_format_loc(where, self.t._root)} prints it: the"
+                        f" template's labels have {listed} and the catalogue's {LABEL_DIR.name}/{lang}.yaml has no {key!r}; add one to either",
+                    )
+
     def _check_blocks(self, blocks: list[Any], loc: tuple[Any, ...], depth: int = 1) -> None:
         fields = self.t.fields
         item_cols = set(self.t.items.columns) if self.t.items else set()
@@ -748,6 +873,21 @@ class _Checker:
             except ValidationError as exc:
                 err = exc.errors()[0]
                 self.fail(("augment", name, *err["loc"]), err["msg"].removeprefix("Value error, "))
+
+
+def _default_labels(blocks: list[Any], loc: tuple[Any, ...], locales: list[str]) -> Iterator[tuple[str, tuple[Any, ...], list[str]]]:
+    """(field or var, block path, locales) of each block that prints a field's default label (it has no ``label`` of
+    its own), with the locales it can be laid out in: its own ``locales`` within its parents'. A label is needed
+    only there: an en_MS-only line of a receipt needs no German."""
+    for i, block in enumerate(blocks):
+        here = [locale for locale in locales if locale in block.locales] if block.locales else locales
+        if isinstance(block, (PairBlock, InputBlock, CheckboxBlock)) and block.label is None:
+            yield (block.source if isinstance(block, PairBlock) else block.field), (*loc, i), here
+        if isinstance(block, ColumnsBlock):
+            for j, column in enumerate(block.children):
+                yield from _default_labels(column, (*loc, i, "children", j), here)
+        if isinstance(block, BoxBlock):
+            yield from _default_labels(block.children, (*loc, i, "children"), here)
 
 
 @cache

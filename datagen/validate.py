@@ -51,7 +51,8 @@ def check_glyphs(template: Template) -> None:
     for i, locale in enumerate(template.locales):
         lang = locale.split("_")[0]
         labels = _label_strings(template.model_dump(include={"blocks"}, by_alias=True), lang)
-        labels += _label_strings({"fields": {k: g.labels for k, g in template.fields.items() if g.labels}}, lang)
+        for section, gens in (("vars", template.vars), ("fields", template.fields)):
+            labels += [(f"{section}.{key}.labels", text) for key in gens for text in template.labels_for(key, lang) or []]
         for path, text in labels:
             for font in fonts:
                 missing = font.missing(text)

@@ -425,13 +425,14 @@ APPLICATION = next(p for p in list_templates() if p.parent.name == "form" and p.
 
 def test_a_form_that_overflows_its_page_is_sampled_afresh_for_the_same_seed() -> None:
     """Found by a 1e6 build: the largest font with the longest values overflows a Letter page, and a form
-    has no line items to drop. The same seed then gives a fresh sample, the same one every time."""
+    has no line items to drop. The same seed then gives a fresh sample, the same one every time. (The seed is
+    one whose first es_ES sample overflows in datagen 0.14.0, found among 100,000 seeds: about one in 30,000.)"""
     from datagen.layout import Overflow, layout_document
     from datagen.pipeline import make_layout
     from datagen.sample import sample_document
 
     template = load_template(APPLICATION)
-    seed = 824884100135248280
+    seed = 23980
     with pytest.raises(Overflow):
         layout_document(sample_document(template, seed, "es_ES"))
     first, again = make_layout(template, seed, "es_ES"), make_layout(template, seed, "es_ES")

@@ -280,8 +280,10 @@ def test_when_prints_a_value_in_exactly_one_place_and_skips_without_drawing(tmp_
         _, without = make_layout(plain, seed, "en_US")  # the skipped block drew nothing: the rest is as before
         date_lines = {layout.words[i].line for i in date_ids}
         rest = [(w.text, w.x0, w.y0) for w in layout.words if w.line not in date_lines]
-        if top:
-            assert [t for t, _, _ in rest] == [w.text for w in without.words]
+        if top:  # the top block drew first, so the later labels (drawn from the label catalogue) may differ: the values may not
+            assert [w.text for w in layout.words if w.line not in date_lines and (w.field or w.item)] == [
+                w.text for w in without.words if w.field or w.item
+            ]
         else:  # the top block, skipped, drew nothing: every word before the last block is where it was
             assert rest == [(w.text, w.x0, w.y0) for w in without.words]
     assert seen == {"top", "bottom"}
