@@ -35,7 +35,7 @@ from datagen.ocr_noise import NOISE_FILE
 from datagen.pipeline import encode_image, generate
 from datagen.prompts import compute_budgets, encode_all
 from datagen.sample import derive_seed
-from datagen.template import Template, list_templates, load_template_cached
+from datagen.template import LABEL_DIR, Template, list_templates, load_template_cached
 
 DEFAULT_TOKENIZER = str(Path(__file__).parent / "tokenizer")
 # Documents per shard by image format: keeps shards well under the Hub's ~500 MB guidance
@@ -175,12 +175,13 @@ def eligible(config: BuildConfig) -> dict[str, list[tuple[Template, tuple[str, .
 @cache
 def input_digests(config: BuildConfig) -> dict[str, str]:
     """SHA-256 of every data file that shapes the documents besides the options: the templates the build
-    may draw, the fonts and the tokenizer files (for the mask budgets).
+    may draw, the label catalogue they draw labels from, the fonts and the tokenizer files (for the mask budgets).
 
     Why: a template edited between two slices, or before a resume, would otherwise give one dataset
     whose shards were drawn from different templates, under one configuration hash.
     """
     files = {f"templates/{t.id}.yaml": Path(t.source) for pairs in eligible(config).values() for t, _ in pairs}
+    files |= {f"templates/{LABEL_DIR.name}/{p.name}": p for p in sorted(LABEL_DIR.glob("*.yaml"))}  # the label catalogue
     files |= {f"fonts/{p.name}": p for p in sorted(FONT_DIR.glob("*.ttf"))}
     if config.ocr_noise and config.ocr is None:
         files[NOISE_FILE.name] = NOISE_FILE

@@ -289,11 +289,11 @@ def test_different_config_refuses_and_touches_nothing(layout_build, capsys):
 def template_copy(tmp_path, monkeypatch) -> Iterator[Path]:
     """The shipped templates copied to a folder the test may edit, standing in for the shipped ones."""
     import datagen.build_plan as build_plan
-    from datagen.template import TEMPLATE_DIR
+    from datagen.template import TEMPLATE_DIR, list_templates
 
     copy = tmp_path / "templates"
     shutil.copytree(TEMPLATE_DIR, copy)
-    monkeypatch.setattr(build_plan, "list_templates", lambda: sorted(copy.glob("*/*.yaml")))
+    monkeypatch.setattr(build_plan, "list_templates", lambda: list_templates(copy))
     clear = (build_plan.eligible.cache_clear, build_plan.input_digests.cache_clear)
     for f in clear:
         f()
@@ -314,6 +314,19 @@ def test_a_template_edited_mid_build_is_refused_by_name(template_copy, tmp_path,
     input_digests.cache_clear()
     with pytest.raises(DatagenError, match=r"other template, font or tokenizer files \(templates/receipt/cafe.yaml differ\)"):
         build(config(), out, workers=1, shards="1/2" if when == "between slices" else None)
+
+
+def test_a_label_catalogue_edited_before_a_resume_is_refused_by_name(template_copy, tmp_path, monkeypatch):
+    import datagen.build_plan as build_plan
+
+    monkeypatch.setattr(build_plan, "LABEL_DIR", template_copy / "labels")
+    out = tmp_path / "edited"
+    build(config(), out, workers=1, shards="0/1000")
+    german = template_copy / "labels" / "de.yaml"
+    german.write_text(german.read_text() + "\n# tweaked\n")
+    build_plan.input_digests.cache_clear()
+    with pytest.raises(DatagenError, match=r"other template, font or tokenizer files \(templates/labels/de.yaml differ\)"):
+        build(config(), out, workers=1)
 
 
 def test_non_empty_foreign_folder_refused(tmp_path, capsys):
