@@ -717,7 +717,7 @@ class _Checker:
                 if col not in LINE_ITEM_COLUMNS:
                     self.fail(("items", "columns", col), f"unknown line-item column {col!r} (columns: {', '.join(LINE_ITEM_COLUMNS)})")
         self._check_generators()
-        self._check_blocks(t.blocks, ("blocks",))
+        self._check_blocks()
         self._check_label_languages()
         self._check_augment()
 
@@ -817,11 +817,10 @@ class _Checker:
                         f" template's labels have {listed} and the catalogue's {LABEL_DIR.name}/{lang}.yaml has no {key!r}; add one to either",
                     )
 
-    def _check_blocks(self, blocks: list[Any], loc: tuple[Any, ...], depth: int = 1) -> None:
+    def _check_blocks(self) -> None:
         fields = self.t.fields
         item_cols = set(self.t.items.columns) if self.t.items else set()
-        for i, block in enumerate(blocks):
-            here = (*loc, i)
+        for block, here, _, depth in _walk_blocks(self.t.blocks, ("blocks",), self.t.locales):
             if depth > MAX_BLOCK_DEPTH:
                 self.fail(here, f"blocks nested more than {MAX_BLOCK_DEPTH} deep (boxes and columns inside each other)")
             field = getattr(block, "field", None)
@@ -843,11 +842,6 @@ class _Checker:
                 for j, col in enumerate(block.columns):
                     if col.key not in item_cols:
                         self.fail((*here, "columns", j, "key"), f"table column {col.key!r} is not an item column")
-            if isinstance(block, ColumnsBlock):
-                for j, child in enumerate(block.children):
-                    self._check_blocks(child, (*here, "children", j), depth + 1)
-            if isinstance(block, BoxBlock):
-                self._check_blocks(block.children, (*here, "children"), depth + 1)
 
     def _check_when(self, loc: tuple[Any, ...], name: str, values: list[str]) -> None:
         """``when`` names a var or field with a choice generator of strings, and only values it can draw."""
@@ -875,19 +869,29 @@ class _Checker:
                 self.fail(("augment", name, *err["loc"]), err["msg"].removeprefix("Value error, "))
 
 
-def _default_labels(blocks: list[Any], loc: tuple[Any, ...], locales: list[str]) -> Iterator[tuple[str, tuple[Any, ...], list[str]]]:
-    """(field or var, block path, locales) of each block that prints a field's default label (it has no ``label`` of
-    its own), with the locales it can be laid out in: its own ``locales`` within its parents'. A label is needed
-    only there: an en_MS-only line of a receipt needs no German."""
+def _walk_blocks(
+    blocks: list[Any], loc: tuple[Any, ...], locales: list[str], depth: int = 1
+) -> Iterator[tuple[Any, tuple[Any, ...], list[str], int]]:
+    """(block, its path, the locales it can be laid out in, its nesting depth) of every block, parents before their
+    children: one walk of the tree for every check. A block's locales are its own ``locales`` within its parents'."""
     for i, block in enumerate(blocks):
-        here = [locale for locale in locales if locale in block.locales] if block.locales else locales
-        if isinstance(block, (PairBlock, InputBlock, CheckboxBlock)) and block.label is None:
-            yield (block.source if isinstance(block, PairBlock) else block.field), (*loc, i), here
+        here = (*loc, i)
+        laid_out = [locale for locale in locales if locale in block.locales] if block.locales else locales
+        yield block, here, laid_out, depth
         if isinstance(block, ColumnsBlock):
             for j, column in enumerate(block.children):
-                yield from _default_labels(column, (*loc, i, "children", j), here)
+                yield from _walk_blocks(column, (*here, "children", j), laid_out, depth + 1)
         if isinstance(block, BoxBlock):
-            yield from _default_labels(block.children, (*loc, i, "children"), here)
+            yield from _walk_blocks(block.children, (*here, "children"), laid_out, depth + 1)
+
+
+def _default_labels(blocks: list[Any], loc: tuple[Any, ...], locales: list[str]) -> Iterator[tuple[str, tuple[Any, ...], list[str]]]:
+    """(field or var, block path, locales) of each block that prints a field's default label (it has no ``label`` of
+    its own), with the locales it can be laid out in. A label is needed only there: an en_MS-only line of a receipt
+    needs no German."""
+    for block, here, laid_out, _ in _walk_blocks(blocks, loc, locales):
+        if isinstance(block, (PairBlock, InputBlock, CheckboxBlock)) and block.label is None:
+            yield (block.source if isinstance(block, PairBlock) else block.field), here, laid_out
 
 
 @cache
