@@ -58,7 +58,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         log_samples=args.log_samples,
         command="pip-bench " + shlex.join(args.argv),
     )
-    _print_summary(path)
+    if path is not None:  # None: a data-parallel run's other processes, whose share the first one reports
+        _print_summary(path)
     return 0
 
 

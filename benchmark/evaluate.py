@@ -39,6 +39,7 @@ from benchmark.errors import BenchError, first_line
 from benchmark.metrics import document_scores, score
 from benchmark.modes import AR_MODES, DEFAULT_MODES, LOOKUP_TOKENS, MODES, SPAN_LENGTHS, TIMING
 from benchmark.naming import dataset_label, dataset_source, portable_command
+from benchmark.parallel import ONE, Processes, processes
 from benchmark.pip import ATTENTION, derive_budgets, overflow_count, pip_answer
 from benchmark.results import SCHEMA_VERSION, results_filename, write_results
 from benchmark.shipped import resolve_model
@@ -189,17 +190,21 @@ class PredictionCache:
     """Append-only JSONL of finished documents for one (model, dataset, mode, settings) key.
 
     A line is written and flushed per batch; a line cut by a crash is ignored on the next read, so the
-    cache never holds a half-written document.
+    cache never holds a half-written document. In a data-parallel run each process appends to a file of
+    its own (``part``): two processes appending to one file could interleave their lines. Reading takes
+    every file of the key, so a run resumes whatever the number of processes that wrote them.
     """
 
-    def __init__(self, folder: Path, key: dict[str, Any]):
+    def __init__(self, folder: Path, key: dict[str, Any], part: int | None = None):
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
-        self.path = folder / CACHE_DIR / f"{key['mode']}-{digest}.jsonl"
+        self.stem = f"{key['mode']}-{digest}"
+        self.folder = folder / CACHE_DIR
+        self.path = self.folder / (f"{self.stem}.jsonl" if part is None else f"{self.stem}.p{part}.jsonl")
 
     def load(self) -> dict[str, Prediction]:
         done: dict[str, Prediction] = {}
-        if self.path.is_file():
-            for line in self.path.read_text().splitlines():
+        for path in sorted(self.folder.glob(f"{self.stem}*.jsonl")):
+            for line in path.read_text().splitlines():
                 try:
                     p = Prediction(**json.loads(line))
                 except (json.JSONDecodeError, TypeError):
@@ -209,11 +214,30 @@ class PredictionCache:
 
     def append(self, predictions: Sequence[Prediction]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        cut = self._cut_line()
         with self.path.open("a") as fh:
+            if cut:  # end the line a crash cut, or the first new prediction would be glued to it and lost
+                fh.write("\n")
             for p in predictions:
                 fh.write(json.dumps(asdict(p), ensure_ascii=False) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
+
+    def _cut_line(self) -> bool:
+        try:
+            with self.path.open("rb") as fh:
+                fh.seek(-1, os.SEEK_END)
+                return fh.read(1) != b"\n"
+        except OSError:  # no file yet, or an empty one
+            return False
+
+    def collect(self, docs: Sequence[Document]) -> list[Prediction]:
+        """Every document's prediction, in the documents' order, from whichever process made it."""
+        done = self.load()
+        missing = [d.id for d in docs if d.id not in done]
+        if missing:
+            raise BenchError(f"{self.folder}: no prediction for {len(missing)} documents (first: {missing[0]}); rerun the same command")
+        return [done[d.id] for d in docs]
 
 
 @dataclass(frozen=True)
@@ -332,19 +356,28 @@ def bucketed_batches(docs: Sequence[Document], size: int) -> list[Sequence[Docum
 
 
 def predict(
-    run: Callable[[Sequence[Document]], list[Prediction]], docs: Sequence[Document], batch_size: int, cache: PredictionCache, mode: str
-) -> list[Prediction]:
+    run: Callable[[Sequence[Document]], list[Prediction]],
+    docs: Sequence[Document],
+    batch_size: int,
+    cache: PredictionCache,
+    mode: str,
+    procs: Processes = ONE,
+) -> None:
+    """Predict this process's share of the documents not in the cache yet, appending each batch to it.
+
+    Every process reads the cache before any of them writes (the barrier), so all of them see the same
+    documents left to do and share exactly those."""
     done = cache.load()
+    procs.wait()
     todo = [d for d in docs if d.id not in done]
-    if done:
-        tqdm.write(f"{mode}: {len(docs) - len(todo)} of {len(docs)} documents already done ({cache.path}); resuming", file=sys.stderr)
-    with tqdm(total=len(docs), initial=len(docs) - len(todo), desc=f"{mode} predictions", unit="doc") as bar:
-        for batch in bucketed_batches(todo, batch_size):
-            new = run(batch)
-            cache.append(new)
-            done.update((p.id, p) for p in new)
+    if done and procs.main:
+        tqdm.write(f"{mode}: {len(docs) - len(todo)} of {len(docs)} documents already done ({cache.folder}); resuming", file=sys.stderr)
+    mine = procs.share(todo)
+    desc = f"{mode} predictions" + (f" (process 1 of {procs.count}: its share)" if procs.count > 1 else "")
+    with tqdm(total=len(mine), desc=desc, unit="doc", disable=not procs.main) as bar:
+        for batch in bucketed_batches(mine, batch_size):
+            cache.append(run(batch))
             bar.update(len(batch))
-    return [done[d.id] for d in docs]
 
 
 # ----------------------------------------------------------------------------- timing
@@ -507,10 +540,17 @@ def evaluate(
     dataset_revision: str | None = None,
     log_samples: bool = False,
     command: str = "pip-bench evaluate",
-) -> Path:
-    """Run the evaluation and write the results file (and samples); returns the results path."""
+) -> Path | None:
+    """Run the evaluation and write the results file (and samples); returns the results path.
+
+    Launched as several processes (``benchmark.parallel``), each predicts a share of the documents and the
+    first one scores them all, times the modes alone and writes the one results file; the others return None.
+    """
     started = time.perf_counter()
     config.check()
+    procs = processes(spec.device)
+    if procs.device:
+        spec = replace(spec, device=procs.device)
     _check_writable(output_dir)
     model_config = load_config(spec)
     adapter_cls = resolve(model_config, adapter_name)
@@ -543,6 +583,7 @@ def evaluate(
     inputs = evalset.inputs_digest(images=adapter_cls.reads_images)
     draft = _draft(adapter, spec, config)
     runs = {mode: _runner(adapter, mode, config, budgets, draft) for mode in config.modes}  # one each: a compile fallback lasts
+    caches: dict[str, PredictionCache] = {}
     for mode, run in runs.items():
         settings = (
             # a constraint joins the cache key only when set, so caches of free runs stay valid
@@ -563,8 +604,13 @@ def evaluate(
             # the harness reads answers too (span decoding, parsing): a new version must not reuse an old one's
             "harness": __version__,
         }
-        preds = predict(run, evalset.documents, config.batch_size, PredictionCache(output_dir, key), mode)
-        predictions[mode] = preds
+        caches[mode] = PredictionCache(output_dir, key, procs.index if procs.count > 1 else None)
+        predict(run, evalset.documents, config.batch_size, caches[mode], mode, procs)
+    procs.wait()  # every share predicted; the first process scores them all, times alone and writes the results
+    if not procs.main:
+        return None
+    for mode, cache in caches.items():
+        preds = predictions[mode] = cache.collect(evalset.documents)
         overall, by_type = _metrics(evalset.documents, preds)
         modes[mode] = {
             "metrics": overall,
@@ -604,7 +650,7 @@ def evaluate(
             "doc_types": evalset.doc_type_counts(),
             **({"source": source} if source else {}),
         },
-        "environment": environment(str(device)),
+        "environment": environment(str(device)) | {"processes": procs.count},
         # the draft model named as the results name models: without the machine's paths
         "config": {
             **asdict(config),

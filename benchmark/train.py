@@ -599,6 +599,8 @@ def _validate(out: Path, config: TrainConfig, limit: int, device: str, split: st
     if cap is not None:
         eval_config.max_new_tokens = min(cap, eval_config.max_new_tokens)
     path = evaluate(ModelSpec(str(out), device=device), config.dataset, out / ".train" / "eval", eval_config, split=split, limit=limit)
+    if path is None:  # not the first of several processes: that one reports the validation
+        return None
     results = json.loads(path.read_text())["modes"]
     return {mode: _summary(r) | ({"max_new_tokens": eval_config.max_new_tokens} if mode == "ar" else {}) for mode, r in results.items()}
 

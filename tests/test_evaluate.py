@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import threading
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -22,6 +24,7 @@ from benchmark.adapters.base import Batch, ModelSpec
 from benchmark.adapters.qwen2_vl import Qwen2VLAdapter
 from benchmark.cli import _timing, build_parser, main
 from benchmark.data import load_eval_set
+from benchmark.errors import BenchError
 from benchmark.evaluate import (
     CACHE_DIR,
     ARRunner,
@@ -35,6 +38,7 @@ from benchmark.evaluate import (
     stratified,
     time_modes,
 )
+from benchmark.parallel import Processes
 from benchmark.pip import attention_mask_4d, derive_budgets, position_ids, slot_positions
 from benchmark.results import schema_errors
 from datagen.build import build
@@ -286,9 +290,72 @@ def test_resume_skips_finished_documents(dataset, tmp_path):
     with cache.path.open("a") as fh:
         fh.write('{"id": "half-writ')  # a line cut by a crash is ignored
     seen.clear()
-    preds = predict(answer, docs, 2, cache, "ar")
+    predict(answer, docs, 2, cache, "ar")
     assert sorted(seen) == sorted({d.id for d in docs} - set(finished)) and len(seen) == 2
+    preds = cache.collect(docs)
     assert [p.id for p in preds] == [d.id for d in docs]  # in the caller's order, whatever order the batches ran in
+
+
+def test_processes_share_the_documents_left_and_any_process_count_resumes(dataset, tmp_path):
+    """Each process predicts every count-th document still to do into a file of its own; reading takes all the
+    files of the key, so a run of two processes resumes one of one process and the other way round."""
+    docs = load_eval_set(str(dataset), limit=7).documents
+    key = {"mode": "ar", "model": "m"}
+    seen: dict[int, list[str]] = {0: [], 1: []}
+
+    def answer(index: int):
+        def run(batch):
+            seen[index].extend(d.id for d in batch)
+            return [Prediction(d.id, "p", "{}", dict.fromkeys(d.gold), 1) for d in batch]
+
+        return run
+
+    predict(answer(0), docs[:2], 2, PredictionCache(tmp_path, key), "ar")  # a one-process run stopped after 2
+    seen[0].clear()
+    barrier = threading.Barrier(2)  # two threads stand in for the processes, with the barrier they would share
+    state = SimpleNamespace(wait_for_everyone=lambda: barrier.wait(timeout=60))
+    threads = [
+        threading.Thread(
+            target=predict, args=(answer(i), docs, 2, PredictionCache(tmp_path, key, part=i), "ar", Processes(i, 2, state=state))
+        )
+        for i in (0, 1)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    left = [d.id for d in docs[2:]]
+    assert sorted(seen[0] + seen[1]) == sorted(left) and abs(len(seen[0]) - len(seen[1])) <= 1
+    assert not set(seen[0]) & set(seen[1])
+    assert len(list((tmp_path / CACHE_DIR).glob("*.jsonl"))) == 3
+    assert [p.id for p in PredictionCache(tmp_path, key).collect(docs)] == [d.id for d in docs]
+    with pytest.raises(BenchError, match="no prediction for 1 documents"):
+        PredictionCache(tmp_path, {"mode": "ar", "model": "other"}).collect(docs[:1])
+
+
+def test_two_processes_give_the_results_of_one(dataset, llama, tmp_path):
+    """A data-parallel run on CPU (torchrun, gloo): the same predictions and scores as one process, one results
+    file written by the first process, which says how many processes shared the work."""
+    args = ["--dataset", str(dataset), "--modes", "ar,pip", "--limit", "8", "--max-new-tokens", "6", "--timing-docs", "0", "--log-samples"]
+    assert main(["evaluate", str(llama), *args, "--output-dir", str(tmp_path / "one")]) == 0
+    cmd = ["torchrun", "--standalone", "--nproc_per_node", "2", "-m", "benchmark.cli", "evaluate", str(llama), *args]
+    done = subprocess.run([*cmd, "--output-dir", str(tmp_path / "two")], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (one,), (two,) = (list((tmp_path / d).glob("results_*.json")) for d in ("one", "two"))
+    r1, r2 = json.loads(one.read_text()), json.loads(two.read_text())
+    assert r1["environment"]["processes"] == 1 and r2["environment"]["processes"] == 2
+    assert not schema_errors(r2)
+    for mode in ("ar", "pip"):
+        assert r1["modes"][mode]["metrics"] == r2["modes"][mode]["metrics"]
+    parts = {p.name: len(p.read_text().splitlines()) for p in (tmp_path / "two" / CACHE_DIR).glob("*.jsonl")}
+    assert sorted(name.split(".", 1)[1] for name in parts) == ["p0.jsonl", "p0.jsonl", "p1.jsonl", "p1.jsonl"]
+    assert sorted(parts.values()) == [4, 4, 4, 4]  # each process predicted its half of the 8 documents, in both modes
+
+    def outputs(folder: str) -> list[tuple[str, str, str]]:
+        (samples,) = (tmp_path / folder).glob("samples_*.jsonl")
+        return sorted((r["mode"], r["id"], r["output"]) for r in map(json.loads, samples.read_text().splitlines()))
+
+    assert outputs("one") == outputs("two")
 
 
 def test_batches_bucket_documents_by_doc_type_and_length(dataset):
