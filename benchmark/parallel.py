@@ -7,6 +7,10 @@ documents. Started plainly (``pip-bench evaluate``) a run is one process and imp
 
     torchrun --nproc_per_node 2 -m benchmark.cli evaluate MODEL --dataset DATA            # CPU, 2 processes
     accelerate launch --multi_gpu --num_processes 8 -m benchmark.cli evaluate MODEL --dataset DATA --device cuda
+    accelerate launch --multi_gpu --num_processes 8 -m benchmark.cli train --mode pip --dataset DATA --device cuda ...
+
+Evaluation shares the documents; training shares the rows of every batch and wraps the loss in DDP, which
+averages the gradients (``Processes.wrap``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
+
+import torch
 
 from benchmark.errors import BenchError
 
@@ -48,6 +54,36 @@ class Processes:
         """Return when every process has come here (at once in a one-process run)."""
         if self.state is not None:
             self.state.wait_for_everyone()
+
+    def total(self, value: float) -> float:
+        """The sum of ``value`` over the processes."""
+        if self.state is None:
+            return value
+        from accelerate.utils import reduce
+
+        return float(reduce(torch.tensor([value], dtype=torch.float64, device=self.state.device), reduction="sum").item())
+
+    def first(self, value: float) -> float:
+        """The first process's ``value``, in every process: what decisions all of them must take alike read (a
+        time budget's clock), so that no process stops a step before the others and leaves them waiting."""
+        if self.state is None:
+            return value
+        from accelerate.utils import broadcast
+
+        return float(broadcast(torch.tensor([value], dtype=torch.float64, device=self.state.device), from_process=0).item())
+
+    def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
+        """``module`` wrapped for data-parallel training (DDP, through accelerate), which averages the gradients
+        of the processes' backward passes; itself in a one-process run. Call it once the weights are final for
+        the start (a resumed checkpoint loaded): the wrapper starts every process from the first one's weights."""
+        if self.state is None:
+            return module
+        from accelerate import Accelerator
+        from accelerate.utils import DistributedDataParallelKwargs
+
+        # unused parameters allowed: a LoRA run or a step of only AR batches leaves some weights out of the loss
+        ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
+        return Accelerator(cpu=self.state.device.type == "cpu", kwargs_handlers=[ddp]).prepare_model(module)
 
 
 ONE = Processes()  # a run started plainly: one process, which does everything

@@ -43,6 +43,7 @@ from benchmark.adapters.causal_lm import AR_SEPARATOR
 from benchmark.data import Document
 from benchmark.errors import BenchError, first_line
 from benchmark.naming import dataset_label, portable_command
+from benchmark.parallel import Processes, processes
 from benchmark.pip import ATTENTION, attention_mask_4d, derive_budgets, ensure_pip_tokens, pip_answer, token_at, value_spans
 from benchmark.pointer import PointerConfig, PointerForCausalLM
 from datagen.build_plan import DEFAULT_TOKENIZER
@@ -428,8 +429,10 @@ def train(
             load_eval_set(config.dataset, eval_split, limit=1)
         except BenchError as exc:
             raise BenchError(f"{str(exc).rstrip('.')}; score another split with --eval-split, or none with --eval-docs 0") from None
+    procs = processes(device)  # several under torchrun / accelerate launch: each takes a share of every batch
+    where = procs.device or device  # this process's own GPU in a multi-GPU run
     torch.manual_seed(config.seed)
-    rng = random.Random(config.seed)
+    rng = random.Random(config.seed)  # the same in every process, so all of them draw the same batches
     model, tokenizer, new_ids = load_start(config)
     docs = load_eval_set(config.dataset, "train", limit=config.train_docs).documents
     docs += [doc for extra in config.add_train for doc in load_eval_set(extra, "train", limit=config.train_docs).documents]
@@ -451,7 +454,7 @@ def train(
     if gradient_checkpointing:  # activations recomputed in the backward pass instead of kept: less memory, more time
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model = adapted(model, tokenizer, new_ids, config)
-    model.to(device).train()
+    model.to(where).train()
     trainable = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in trainable if p.dim() >= 2]
     no_decay = [p for p in trainable if p.dim() < 2]
@@ -470,9 +473,10 @@ def train(
         rng.setstate(state["rng"])
         epochs = {name: [[streams[name][i] for i in batch] for batch in left] for name, left in state["epochs"].items()}
         tqdm.write(f"resuming from step {step} ({elapsed / 60:.1f} min trained)", file=sys.stderr)
+    loss_of = procs.wrap(_Loss(model))
 
     start, last_save = time.perf_counter() - elapsed, time.perf_counter()
-    bar = tqdm(desc=f"train {config.mode}", unit="step", initial=step, total=config.steps)
+    bar = tqdm(desc=f"train {config.mode}", unit="step", initial=step, total=config.steps, disable=not procs.main)
     while _progress(config, step, elapsed) < 1.0:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step, _progress(config, step, elapsed))
@@ -483,24 +487,26 @@ def train(
             if not epochs[name]:
                 epochs[name] = batches(streams[name], config.batch_size, rng)
             attention = config.pip_attention if name == "pip" else None
-            batch = {k: v.to(device) for k, v in collate(epochs[name].pop(), tokenizer.pad_token_id, attention).items()}
-            part = shifted_loss(model, batch) / config.grad_accum
+            rows, weight = _share(epochs[name].pop(), procs)
+            batch = {k: v.to(where) for k, v in collate(rows, tokenizer.pad_token_id, attention).items()}
+            part = loss_of(batch) * weight / config.grad_accum
             part.backward()
             loss += part.item()
             tokens += int(batch["input_ids"].numel())
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         step += 1
-        losses.append(round(loss, 4))
-        elapsed = time.perf_counter() - start
+        losses.append(round(procs.total(loss) / procs.count, 4))  # the whole batch's loss, as one process has it
+        elapsed = procs.first(time.perf_counter() - start)
         bar.update(1)
         bar.set_postfix(loss=f"{sum(losses[-20:]) / len(losses[-20:]):.3f}", tok_s=f"{tokens / elapsed:.0f}", min=f"{elapsed / 60:.1f}")
-        if time.perf_counter() - last_save > CHECKPOINT_EVERY_S:
+        if procs.main and time.perf_counter() - last_save > CHECKPOINT_EVERY_S:
             state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng.getstate()}
             state["epochs"] = _batch_indices(epochs, streams)  # the epochs' remaining order: a resumed run goes on as this one
             _save_checkpoint(checkpoint, {**state, "step": step, "elapsed": elapsed, "tokens": tokens, "losses": losses})
             last_save = time.perf_counter()
     bar.close()
+    tokens = int(procs.total(tokens))
 
     if config.lora and merge:  # the adapters folded into the weights: a plain model folder, evaluated like any other
         model = model.merge_and_unload()
@@ -514,16 +520,50 @@ def train(
             k: getattr(model.config, k) for k in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
         },
         "steps": step,
+        "processes": procs.count,
         "minutes": round(elapsed / 60, 1),
         "tokens": tokens,
         "examples": {name: len(stream) for name, stream in streams.items()},
         "final_loss": _mean_tail(losses),
     }
-    _save_model(model, tokenizer, config, budgets, out)
-    scores = _validate(out, config, eval_docs, device, eval_split, streams.get("ar", []))
-    _write_card(out, config, summary, scores, command, device, eval_split)
-    checkpoint.unlink(missing_ok=True)
+    if procs.main:
+        _save_model(model, tokenizer, config, budgets, out)
+    procs.wait()  # saved before any process loads it to validate
+    scores = _validate(out, config, eval_docs, device, eval_split, streams.get("ar", []))  # data parallel too
+    if procs.main:
+        _write_card(out, config, summary, scores, command, device, eval_split)
+        checkpoint.unlink(missing_ok=True)
     return out
+
+
+class _Loss(torch.nn.Module):
+    """The model and its loss as one module. Why: a data-parallel wrapper (DDP) averages the gradients of what
+    runs through its forward, and the loss reads the model's hidden states and heads, not its ``forward``."""
+
+    def __init__(self, model: Any):
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return shifted_loss(self.model, batch)
+
+
+def _share(batch: list[Example], procs: Processes) -> tuple[list[Example], float]:
+    """This process's rows of a batch, and the weight of their mean loss. Why a weight: each process averages
+    over its own labelled tokens, DDP averages the processes' gradients, and the weights (labelled tokens of the
+    share x processes / labelled tokens of the batch) make that the gradient of the whole batch's mean, as one
+    process computes it. A process left without a row (a batch smaller than the processes) still runs the step,
+    on one row weighed zero, since every process must join each gradient average."""
+    if procs.count == 1:
+        return batch, 1.0
+    rows = procs.share(batch)
+    if not rows:
+        return batch[:1], 0.0
+
+    def labelled(examples: Sequence[Example]) -> int:
+        return sum(label != IGNORE_ID for e in examples for label in e.labels)
+
+    return rows, labelled(rows) * procs.count / labelled(batch)
 
 
 def _batch_indices(epochs: dict[str, list[list[Example]]], streams: dict[str, list[Example]]) -> dict[str, list[list[int]]]:
@@ -635,6 +675,10 @@ def _answer_form(config: TrainConfig) -> str:
     return "ONE forward pass over a masked prompt (PIP)"
 
 
+def _processes(count: int) -> str:
+    return f" x {count} processes (data parallel, each a share of every batch)" if count > 1 else ""
+
+
 def _write_card(
     out: Path, config: TrainConfig, summary: dict[str, Any], scores: dict[str, Any] | None, command: str, device: str, split: str
 ) -> None:
@@ -666,7 +710,7 @@ def _write_card(
         "",
         f"- dataset: `{dataset}`{''.join(f' + `{a}`' for a in added)} (train split{'s' if added else ''}); examples: "
         + ", ".join(f"{n} {k}" for k, n in summary["examples"].items()),
-        f"- {summary['steps']} steps in {summary['minutes']} min on {device} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores), "
+        f"- {summary['steps']} steps in {summary['minutes']} min on {device}{_processes(summary['processes'])} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores), "
         f"{summary['tokens']} tokens, final loss {summary['final_loss']}",
         *[line for source in (config.dataset, *config.add_train) for line in _provenance(Path(source))],
         f"- architecture (the model's own config; with `--init` the size options below are unused): {summary['architecture']}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,12 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 import benchmark.train as train_module
 from benchmark.cli import main
 from benchmark.data import Document, gold_values, load_eval_set, printed_spans
+from benchmark.parallel import Processes
 from benchmark.pip import derive_budgets
 from benchmark.train import (
     IGNORE_ID,
     TrainConfig,
+    _share,
     ar_examples,
     collate,
     longest_spans,
@@ -427,3 +430,35 @@ def test_dry_run_counts_what_the_run_would_hold_without_reading_weights(dataset,
     assert main([*args, "--lora", "4", "--dtype", "bfloat16", "--dry-run"]) == 0
     printed = capsys.readouterr().out
     assert f"{plan.parameters:,}" in printed and "AdamW moments" in printed and not (tmp_path / "never").exists()
+
+
+def test_a_batch_shared_by_processes_weighs_each_share_by_its_labelled_tokens(dataset, tokenizer):
+    """The weights make the processes' averaged gradients those of the whole batch's mean loss: they add up to the
+    number of processes, in proportion to each share's labelled tokens; a process without a row runs one, weighed 0."""
+    examples = ar_examples(tokenizer, load_eval_set(str(dataset), "train", limit=3).documents)
+    labelled = [sum(label != IGNORE_ID for label in e.labels) for e in examples]
+    shares = [_share(examples, Processes(i, 2)) for i in (0, 1)]
+    assert [rows for rows, _ in shares] == [[examples[0], examples[2]], [examples[1]]]
+    assert shares[1][1] == pytest.approx(2 * labelled[1] / sum(labelled)) and sum(w for _, w in shares) == pytest.approx(2)
+    assert _share(examples[:1], Processes(1, 2)) == (examples[:1], 0.0)
+    assert _share(examples, Processes()) == (examples, 1.0)
+
+
+def test_two_processes_train_the_weights_of_one(dataset, tmp_path):
+    """A data-parallel run on CPU (torchrun, gloo; DDP through accelerate): each process takes half of every batch,
+    and the weights come out as one process makes them, up to float rounding; the first process saves and writes
+    the card, and the validation runs data parallel as well."""
+    args = ["train", "--mode", "pip", "--pip-answer", "span", "--mix-ar", "0.5", "--dataset", str(dataset), "--steps", "4"]
+    args += ["--hidden-size", "32", "--layers", "1", "--heads", "2", "--intermediate-size", "64", "--batch-size", "4", "--eval-docs", "2"]
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    cmd = ["torchrun", "--standalone", "--nproc_per_node", "2", "-m", "benchmark.cli", *args, "--out", str(tmp_path / "two")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    a, b = load_file(tmp_path / "one" / "model.safetensors"), load_file(tmp_path / "two" / "model.safetensors")
+    # saved as float16: a sum taken in another order may round to the neighbouring value (6e-5 apart near 0.09)
+    assert a.keys() == b.keys() and all(torch.allclose(a[k].float(), b[k].float(), atol=1e-4) for k in a)
+    cards = [(tmp_path / run / "README.md").read_text() for run in ("one", "two")]
+    assert [re.search(r"final loss [0-9.]+", card)[0] for card in cards] == [re.search(r"final loss [0-9.]+", cards[0])[0]] * 2
+    assert "x 2 processes (data parallel" in cards[1] and "PIP mode, 2 documents" in cards[1]
+    one, two = (int(re.search(r"([0-9]+) tokens, final loss", card)[1]) for card in cards)
+    assert two <= one  # each process read its half of every batch (padded to its own longest row), not all of it
