@@ -181,6 +181,8 @@ def load_start(config: TrainConfig, weights: bool = True) -> tuple[Any, Any, lis
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     source = config.init or str(DEFAULT_TOKENIZER)
+    if config.init:
+        _refuse_image_models(config.init)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         dtype = DTYPES[config.dtype]
@@ -206,6 +208,22 @@ def load_start(config: TrainConfig, weights: bool = True) -> tuple[Any, Any, lis
             file=sys.stderr,
         )
     return model, tokenizer, new_ids
+
+
+def _refuse_image_models(init: str) -> None:
+    """One line, before anything loads, for a model that reads page images: what pip-bench train cannot teach yet."""
+    from benchmark.adapters import resolve
+    from benchmark.adapters.base import ModelSpec, load_config
+
+    try:
+        adapter = resolve(load_config(ModelSpec(init)))
+    except BenchError:
+        return  # no adapter claims it: loading it as a causal LM says what is wrong
+    if adapter.reads_images:
+        raise BenchError(
+            f"--init {init}: the {adapter.name} adapter runs it on page images; pip-bench train teaches text models only so far "
+            "(training image models is issue #20's open part)"
+        )
 
 
 def adapted(model: Any, tokenizer: Any, new_ids: list[int], config: TrainConfig) -> Any:

@@ -36,7 +36,7 @@ from datagen.build import build
 from datagen.build_plan import BuildConfig
 from datagen.prompts import MASK, PAD, ar_target, document_text
 from tests.helpers import sroie_receipts
-from tests.tiny_models import TOKENIZER, tiny_llama
+from tests.tiny_models import TOKENIZER, tiny_idefics3, tiny_llama
 
 TINY = {"hidden_size": 32, "layers": 1, "heads": 2, "intermediate_size": 64, "batch_size": 4}
 
@@ -326,10 +326,13 @@ def test_parse_duration():
         (["--steps", "2", "--dtype", "float16"], "--dtype float16 trains LoRA adapters only"),
         (["--steps", "2", "--dtype", "float16", "--dry-run"], "--dtype float16 trains LoRA adapters only"),
         (["--steps", "2", "--eval-split", "dev"], 'Unknown split "dev"'),
+        (["--steps", "2", "--head", "lm", "--init", "TINY_IDEFICS3"], "the vlm adapter runs it on page images"),
+        (["--steps", "2", "--head", "lm", "--init", "TINY_IDEFICS3", "--dry-run"], "the vlm adapter runs it on page images"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(dataset, tmp_path, capsys, args, needle):
-    args = [a.replace("TINY_LLAMA", str(tiny_llama(tmp_path / "llama"))) if a == "TINY_LLAMA" else a for a in args]
+    tiny = {"TINY_LLAMA": lambda: tiny_llama(tmp_path / "llama"), "TINY_IDEFICS3": lambda: tiny_idefics3(tmp_path / "idefics3")}
+    args = [str(tiny[a]()) if a in tiny else a for a in args]
     assert main(["train", "--mode", "ar", "--dataset", str(dataset), "--out", str(tmp_path / "m"), *args]) == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err
