@@ -541,10 +541,13 @@ def train(
         "processes": procs.count,
         "minutes": round(elapsed / 60, 1),
         "tokens": tokens,
+        "tokens_per_s": round(tokens / max(elapsed, 1e-9)),
         "examples": {name: len(stream) for name, stream in streams.items()},
         "final_loss": _mean_tail(losses),
+        "memory": peak_memory(torch.device(where)),
     }
     if procs.main:
+        tqdm.write(f"trained: {summary['minutes']} min, {summary['tokens_per_s']:,} tokens/s, {summary['memory']}", file=sys.stderr)
         _save_model(model, tokenizer, config, budgets, out)
     procs.wait()  # saved before any process loads it to validate
     scores = _validate(out, config, eval_docs, device, eval_split, streams.get("ar", []))  # data parallel too
@@ -552,6 +555,19 @@ def train(
         _write_card(out, config, summary, scores, command, device, eval_split)
         checkpoint.unlink(missing_ok=True)
     return out
+
+
+def peak_memory(device: torch.device) -> str:
+    """What the run held at its peak, for the log and the card: the process's resident memory and, on CUDA, the
+    most the allocator held on the device (what ``--dry-run`` estimates, plus activations). In a data-parallel run,
+    the first process's."""
+    import resource
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+    shown = f"peak resident memory {rss:.2f} GiB"
+    if device.type == "cuda":
+        shown += f", peak GPU memory allocated {torch.cuda.max_memory_allocated(device) / 2**30:.2f} GiB"
+    return shown
 
 
 class _Loss(torch.nn.Module):
@@ -729,7 +745,8 @@ def _write_card(
         f"- dataset: `{dataset}`{''.join(f' + `{a}`' for a in added)} (train split{'s' if added else ''}); examples: "
         + ", ".join(f"{n} {k}" for k, n in summary["examples"].items()),
         f"- {summary['steps']} steps in {summary['minutes']} min on {device}{_processes(summary['processes'])} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores), "
-        f"{summary['tokens']} tokens, final loss {summary['final_loss']}",
+        f"{summary['tokens']} tokens ({summary['tokens_per_s']:,} tokens/s), final loss {summary['final_loss']}",
+        f"- memory: {summary['memory']}",
         *[line for source in (config.dataset, *config.add_train) for line in _provenance(Path(source))],
         f"- architecture (the model's own config; with `--init` the size options below are unused): {summary['architecture']}",
         f"- trained parameters: {summary['trained_parameters']:,} of {summary['parameters']:,}"
