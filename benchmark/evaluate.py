@@ -547,6 +547,7 @@ def evaluate(
     first one scores them all, times the modes alone and writes the one results file; the others return None.
     """
     started = time.perf_counter()
+    harness = harness_info(command)  # the checkout as the run starts: the code that runs, even if it is edited meanwhile
     config.check()
     procs = processes(spec.device)
     if procs.device:
@@ -639,7 +640,7 @@ def evaluate(
     results: dict[str, Any] = {  # the results file's JSON
         "schema_version": SCHEMA_VERSION,
         "created": created.isoformat().replace("+00:00", "Z"),
-        "harness": harness_info(command),
+        "harness": harness,
         "model": info,
         "dataset": {
             "id": dataset_label(evalset.id),
