@@ -102,7 +102,7 @@ def processes(device: str) -> Processes:
     (``--device cuda`` becomes ``cuda:LOCAL_RANK``); a GPU named by number cannot serve several processes."""
     count = launched_count()
     if count == 1:
-        return Processes()
+        return ONE
     if device.startswith("cuda:"):
         raise BenchError(f"--device {device}: with {count} processes pass --device cuda, and each process takes its own GPU")
     from accelerate import PartialState
